@@ -1,0 +1,51 @@
+# flipscope: top-level entry points. Everything a fresh Debian 12 machine
+# needs is installed here (apt-get as root, or through sudo).
+#   make demo    build, then run the seed reproduction on the built-in model
+#   make test    build, run the test suite, then run it again under ASan+UBSan
+#   make bench   build, run the benchmarks (bench/README.md)
+
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD   ?= build
+ASAN    ?= build-asan
+CMAKE_FLAGS ?=
+
+# Debian packages the build and the tests need (tools/deps.sh installs the missing ones).
+DEB_BUILD = gcc make cmake pkg-config libcmocka-dev libmpfr-dev libgmp-dev \
+            libprotobuf-c-dev protobuf-c-compiler libcjson-dev
+DEB_OPTIONAL = libdnnl-dev libxnnpack-dev
+
+.PHONY: all deps build demo test test-fast test-asan bench clean
+
+all: build
+
+deps:
+	@bash tools/deps.sh $(DEB_BUILD) -- $(DEB_OPTIONAL)
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/flipscope demo
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+$(ASAN)/CMakeCache.txt:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DFSC_SANITIZE=ON -DCMAKE_C_FLAGS=-O1 $(CMAKE_FLAGS)
+
+test-asan: deps $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    FSC_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
+
+test: test-fast test-asan
+	@echo "make test: all tests passed (normal build and ASan+UBSan build)"
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,64 @@
+/* arith_presets.c: the named arithmetic models (`emu:<name>`). Each row says
+ * what real hardware it stands for and how sure we are of that; the README
+ * and `flipscope backends` print these lines. */
+#include <string.h>
+
+#include "flipscope/arith.h"
+
+#define RNE FSC_RND_NEAREST_EVEN
+#define SEQ FSC_ORDER_SEQUENTIAL
+
+/* A row with the common defaults: sequential order, nearest-even, exact
+ * transcendentals, fake quantization computed in the storage format. */
+#define PRESET(nm, stands, sure, st, wt, op, prod, acc, red)                                                     \
+    {.name = nm, .stands_for = stands, .certainty = sure, .storage = st, .weights = wt, .operand = op,          \
+     .operand_rounding = RNE, .product = prod, .accum = acc, .order = SEQ, .block = 0, .rounding = RNE,         \
+     .reduce = red, .reduce_order = SEQ, .transcendental = FSC_TRANS_EXACT, .quant = FSC_QUANT_FAKE,           \
+     .quant_rounding = RNE, .quant_compute = st, .requant = FSC_REQ_HALF_EVEN, .requant_fixed_point = false}
+
+static const fsc_arith presets[] = {
+    PRESET("fp64", "reference: IEEE binary64 everywhere (not a deployment target)",
+           "reference: exact IEEE semantics, used as ground truth", FSC_FMT_FP64, FSC_FMT_FP64, FSC_FMT_FP64,
+           FSC_FMT_FP64, FSC_FMT_FP64, FSC_FMT_FP64),
+    PRESET("fp32",
+           "a CPU computing in binary32 with fused multiply-add, one sequential sum per output "
+           "(a plain fp32 kernel)",
+           "documented semantics (IEEE binary32 FMA); real libraries split sums in other orders",
+           FSC_FMT_FP32, FSC_FMT_FP32, FSC_FMT_FP32, FSC_FMT_FP64, FSC_FMT_FP32, FSC_FMT_FP32),
+    PRESET("fp16",
+           "fp16 storage and weights, fp32 accumulation: GPU fp16 inference (cuDNN/cuBLAS default, "
+           "Core ML GPU), Apple Neural Engine-class accelerators",
+           "documented: vendors state fp32 accumulation for fp16 GEMM; summation order is a hypothesis",
+           FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP64, FSC_FMT_FP32, FSC_FMT_FP32),
+    PRESET("fp16-acc16",
+           "fp16 storage and fp16 accumulation rounded after every fused multiply-add "
+           "(ARMv8.2 FP16 FMLA, mobile GPUs with half-precision accumulators)",
+           "hypothesis for any given device; the arithmetic itself is IEEE binary16 FMA", FSC_FMT_FP16,
+           FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP64, FSC_FMT_FP16, FSC_FMT_FP16),
+    PRESET("bf16",
+           "bf16 storage and weights, fp32 accumulation (AVX512-BF16 / AMX on CPUs, TPU MXU)",
+           "documented: fp32 accumulation of bf16 products; summation order is a hypothesis", FSC_FMT_BF16,
+           FSC_FMT_BF16, FSC_FMT_BF16, FSC_FMT_FP64, FSC_FMT_FP32, FSC_FMT_FP32),
+    PRESET("tf32",
+           "fp32 tensors, matmul/conv operands rounded to TF32 (10-bit mantissa), fp32 accumulation "
+           "(NVIDIA Ampere+ with TF32 enabled)",
+           "documented by NVIDIA (TF32 operands, fp32 accumulate); operand rounding and order are "
+           "a hypothesis (see h100-tf32 for the measured block FMA)",
+           FSC_FMT_FP32, FSC_FMT_FP32, FSC_FMT_TF32, FSC_FMT_FP64, FSC_FMT_FP32, FSC_FMT_FP32),
+};
+
+int fsc_arith_preset_count(void) { return (int)(sizeof presets / sizeof presets[0]); }
+
+const fsc_arith *fsc_arith_preset_at(int i)
+{
+    if (i < 0 || i >= fsc_arith_preset_count()) return NULL;
+    return &presets[i];
+}
+
+const fsc_arith *fsc_arith_preset(const char *name)
+{
+    if (!name) return NULL;
+    for (int i = 0; i < fsc_arith_preset_count(); i++)
+        if (strcmp(presets[i].name, name) == 0) return &presets[i];
+    return NULL;
+}
