@@ -154,7 +154,7 @@ static fsc_status input_for(fsc_engine *e, run_state *rs, int b, int v, const fs
         *out = &e->consts[at];
         return FSC_OK;
     }
-    if (!rs->vals[v].data && fsc_tensor_numel(&g->values[v].shape) > 0)
+    if (!rs->vals[v].data && fsc_shape_numel(&g->values[v].shape) > 0)
         return fsc_fail(err, FSC_ERR_INTERNAL, "value '%s' read before it was computed", g->values[v].name);
     if (rs->home[v] == b) {
         *out = &rs->vals[v];
