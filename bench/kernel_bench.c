@@ -24,6 +24,21 @@ static void fill_rounded(fsc_tensor *t, fsc_rng *r, double scale, fsc_format_id 
     for (int64_t i = 0; i < fsc_tensor_numel(t); i++) fsc_tensor_set(t, i, fsc_rne(scale * fsc_rng_normal(r), f));
 }
 
+typedef struct taptime {
+    double last;
+    bool print;
+} taptime;
+
+/* Prints the time since the previous node (per-node profile of the last run). */
+static void tap(void *user, const fsc_graph *g, int node, const fsc_tensor *outs, int n_out)
+{
+    (void)outs, (void)n_out;
+    taptime *tt = user;
+    double t = now();
+    if (tt->print) printf("    node %2d %-14s %.4f s\n", node, g->nodes[node].op_type, t - tt->last);
+    tt->last = now();
+}
+
 int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 2, runs = argc > 2 ? atoi(argv[2]) : 3;
@@ -79,7 +94,9 @@ int main(int argc, char **argv)
         best = 1e9;
         for (int i = 0; i < runs; i++) {
             double t0 = now();
-            if (fsc_engine_run(e, &in, &out, NULL, &err)) { printf("  (run: %s)\n", err.msg); break; }
+            taptime tt = {t0, getenv("FSC_BENCH_PROFILE") && i == runs - 1};
+            fsc_run_opts ro = {tap, &tt};
+            if (fsc_engine_run(e, &in, &out, &ro, &err)) { printf("  (run: %s)\n", err.msg); break; }
             double t = now() - t0;
             if (t < best) best = t;
             if (i == runs - 1) printf("  model %.3f s/inference  logits %.6f %.6f\n", best, fsc_tensor_get(&out, 0), fsc_tensor_get(&out, 1));

@@ -31,6 +31,7 @@ typedef struct fsc_fastmm_job {
     /* Output: y[j*y_job_stride + m*y_m + n*y_n]. */
     fsc_tensor *y;
     int64_t y_job_stride, y_m, y_n;
+    bool x_operand_ready; /* fill already yields values rounded to the operand format */
 } fsc_fastmm_job;
 
 /* True when the engine computes exactly what fsc_dot_ref would under a, for float container dt. */
