@@ -154,6 +154,85 @@ AVX2 static void uk_f64_avx2(int64_t K, const void *wpv, const void *xtv, int64_
     }
 }
 
+/* ---- AVX-512F micro-kernels ---- */
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+AVX512 static void uk_f32_avx512(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
+{
+    const float *wp = wpv, *xt = xtv;
+    __m512 c[8][2];
+    for (int i = 0; i < 8; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        __m512 x0 = _mm512_loadu_ps(xt + k * ld), x1 = _mm512_loadu_ps(xt + k * ld + 16);
+        for (int i = 0; i < 8; i++) {
+            __m512 w = _mm512_set1_ps(wp[k * 8 + i]);
+            c[i][0] = _mm512_fmadd_ps(w, x0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(w, x1, c[i][1]);
+        }
+    }
+    float *t = outv;
+    for (int i = 0; i < 8; i++) {
+        _mm512_storeu_ps(t + i * 32, c[i][0]);
+        _mm512_storeu_ps(t + i * 32 + 16, c[i][1]);
+    }
+}
+
+/* fp16-accumulation step with embedded rounding: the round-to-odd sum is the
+ * truncated (toward zero) fp32 sum with its last bit set when the sum is
+ * inexact (rounding up and down disagree); its nearest-even rounding to fp16
+ * is the correct rounding of the exact sum, as in step16_c. */
+AVX512 static inline __m512 step16_avx512(__m512 acc, __m512 p)
+{
+    __m512 rz = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m512 ru = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    __m512 rd = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __mmask16 inexact = _mm512_cmp_ps_mask(ru, rd, _CMP_NEQ_OQ);
+    __m512i odd = _mm512_mask_or_epi32(_mm512_castps_si512(rz), inexact, _mm512_castps_si512(rz), _mm512_set1_epi32(1));
+    __m256i h = _mm512_cvtps_ph(_mm512_castsi512_ps(odd), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_cvtph_ps(h);
+}
+
+AVX512 static void uk_acc16_avx512(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
+{
+    const float *wp = wpv, *xt = xtv;
+    __m512 c[4][2];
+    for (int i = 0; i < 4; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        __m512 x0 = _mm512_loadu_ps(xt + k * ld), x1 = _mm512_loadu_ps(xt + k * ld + 16);
+        for (int i = 0; i < 4; i++) {
+            __m512 w = _mm512_set1_ps(wp[k * 4 + i]);
+            c[i][0] = step16_avx512(c[i][0], _mm512_mul_ps(w, x0));
+            c[i][1] = step16_avx512(c[i][1], _mm512_mul_ps(w, x1));
+        }
+    }
+    float *t = outv;
+    for (int i = 0; i < 4; i++) {
+        _mm512_storeu_ps(t + i * 32, c[i][0]);
+        _mm512_storeu_ps(t + i * 32 + 16, c[i][1]);
+    }
+}
+
+AVX512 static void uk_f64_avx512(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
+{
+    const double *wp = wpv, *xt = xtv;
+    __m512d c[8][2];
+    for (int i = 0; i < 8; i++) c[i][0] = c[i][1] = _mm512_setzero_pd();
+    for (int64_t k = 0; k < K; k++) {
+        __m512d x0 = _mm512_loadu_pd(xt + k * ld), x1 = _mm512_loadu_pd(xt + k * ld + 8);
+        for (int i = 0; i < 8; i++) {
+            __m512d w = _mm512_set1_pd(wp[k * 8 + i]);
+            c[i][0] = _mm512_fmadd_pd(w, x0, c[i][0]);
+            c[i][1] = _mm512_fmadd_pd(w, x1, c[i][1]);
+        }
+    }
+    double *out = outv;
+    for (int i = 0; i < 8; i++) {
+        _mm512_storeu_pd(out + i * 16, c[i][0]);
+        _mm512_storeu_pd(out + i * 16 + 8, c[i][1]);
+    }
+}
+
 /* Epilogue for fp32 accumulation into an F32 container, contiguous outputs,
  * one bias per row: acc + bias is one binary32 addition (a correct rounding
  * in fp32, as fsc_kadd), then the rounding to storage. */
@@ -176,19 +255,21 @@ static void epi_generic(const void *acc, bool f64, int64_t at, int64_t n, const 
     }
 }
 
-static const ukr ukrs[2][K_COUNT] = {
+static const ukr ukrs[3][K_COUNT] = {
     {{4, 8, uk_f32_c}, {4, 8, uk_acc16_c}, {4, 8, uk_f64_c}},
     {{6, 16, uk_f32_avx2}, {4, 16, uk_acc16_avx2}, {6, 8, uk_f64_avx2}},
+    {{8, 32, uk_f32_avx512}, {4, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}},
 };
 
 int fsc_fastmm_isa(int max_isa)
 {
     const char *env = getenv("FSC_KERNEL_ISA"); /* tests and benchmarks pin a variant */
     if (max_isa < 0 && env && *env) max_isa = atoi(env);
-    if (max_isa < 0) max_isa = 1;
+    if (max_isa < 0) max_isa = 2;
     __builtin_cpu_init();
     int best = 0;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) best = 1;
+    if (best == 1 && __builtin_cpu_supports("avx512f")) best = 2;
     return best < max_isa ? best : max_isa;
 }
 

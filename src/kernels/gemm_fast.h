@@ -41,6 +41,7 @@ bool fsc_fastmm_eligible(const fsc_arith *a, fsc_dtype container);
 fsc_status fsc_fastmm_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc_ctx *ctx, fsc_error *err);
 
 /* Which instruction set variant the engine uses: 0 portable C, 1 AVX2+FMA+F16C, 2 AVX-512F.
+ * Env FSC_KERNEL_ISA=N caps it when max_isa < 0 (tests and benchmarks pin a variant).
  * max_isa caps it (tests compare variants); -1 = best available. */
 int fsc_fastmm_isa(int max_isa);
 fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, const fsc_ctx *ctx, int max_isa,

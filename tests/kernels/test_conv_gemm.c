@@ -138,7 +138,7 @@ static void test_conv_fast_bit_identical(void **state)
             assert_int_equal(fsc_tensor_clone(&ref, &T.y, NULL), FSC_OK);
             fsc_ctx c1 = ctx_threads(1);
             assert_int_equal(fsc_k_conv2d_ref(&c.at, &T.x, &T.w, c.bias ? &T.b : NULL, a, &c1, &ref, NULL), FSC_OK);
-            for (int isa = 0; isa <= 1; isa++)
+            for (int isa = 0; isa <= 2; isa++)
                 for (int th = 1; th <= 3; th++) {
                     char v[8];
                     snprintf(v, sizeof v, "%d", isa);

@@ -5,6 +5,7 @@
 #include <mpfr.h>
 
 #include "kernels/kernels.h"
+#include "kernels/kutil.h"
 
 /* An MPFR "format": precision and exponent range of a binary format (MPFR
  * exponents: x = m * 2^e with m in [1/2, 1)). */
@@ -233,6 +234,51 @@ static void test_fp64_is_fma_chain(void **state)
     assert_true(fsc_dot_ref(x, 1, w, 1, 64, true, 0.5, fsc_arith_preset("fp64")) == acc);
 }
 
+/* fsc_kadd (every accumulation step) against MPFR: a + b rounded once, for
+ * random doubles whose exact sum usually does not fit in a double. */
+static void test_kadd_matches_mpfr(void **state)
+{
+    (void)state;
+    struct { fsc_format_id id; mfmt m; } fm[4] = {
+        {FSC_FMT_FP16, {11, -23, 16}}, {FSC_FMT_BF16, {8, -132, 128}}, {FSC_FMT_TF32, {11, -135, 128}}, {FSC_FMT_FP32, {24, -148, 128}}};
+    fsc_rng r;
+    fsc_rng_seed(&r, 14);
+    int n = kt_quick() ? 20000 : 200000, ties = 0;
+    mpfr_t ma, mb, ms;
+    mpfr_inits2(53, ma, mb, (mpfr_ptr)0);
+    for (int i = 0; i < n; i++) {
+        int f = i % 4;
+        int rz = (i / 4) % 2;
+        double a = ldexp(fsc_rng_normal(&r), (int)kt_randint(&r, -20, 12));
+        double b = ldexp(fsc_rng_normal(&r), (int)kt_randint(&r, -40, 12));
+        if (i % 8 == 0) { /* a near-tie: a value of the format plus (about) half its spacing */
+            a = fsc_rne(a, fm[f].id);
+            int ex;
+            frexp(a, &ex);
+            b = ldexp(1.0, ex - fm[f].m.prec - 1) * (1.0 + ldexp(fsc_rng_normal(&r), -45));
+            ties++;
+        }
+        mpfr_init2(ms, fm[f].m.prec);
+        mpfr_set_d(ma, a, MPFR_RNDN);
+        mpfr_set_d(mb, b, MPFR_RNDN);
+        mpfr_exp_t omin = mpfr_get_emin(), omax = mpfr_get_emax();
+        mpfr_set_emin(fm[f].m.emin);
+        mpfr_set_emax(fm[f].m.emax);
+        mpfr_rnd_t mode = rz ? MPFR_RNDZ : MPFR_RNDN;
+        int t = mpfr_add(ms, ma, mb, mode);
+        t = mpfr_check_range(ms, t, mode);
+        mpfr_subnormalize(ms, t, mode);
+        mpfr_set_emin(omin);
+        mpfr_set_emax(omax);
+        double want = mpfr_get_d(ms, MPFR_RNDN);
+        double got = fsc_kadd(a, b, fm[f].id, rz ? FSC_RND_TOWARD_ZERO : FSC_RND_NEAREST_EVEN);
+        if (memcmp(&got, &want, 8) != 0) fail_msg("kadd(%a, %a) fmt %d rz %d: %a, MPFR %a", a, b, f, rz, got, want);
+        mpfr_clear(ms);
+    }
+    mpfr_clears(ma, mb, (mpfr_ptr)0);
+    assert_true(ties > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_hand_fused_vs_rounded_products),
         cmocka_unit_test(test_hand_toward_zero),
         cmocka_unit_test(test_fp64_is_fma_chain),
+        cmocka_unit_test(test_kadd_matches_mpfr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
