@@ -337,7 +337,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
             if (!tile || !acc) continue;
             int64_t j = t / ntiles, n0 = (t % ntiles) * NT, nn = N - n0 < NT ? N - n0 : NT;
             int64_t ncols = (nn + u.nr - 1) / u.nr * u.nr;
-            int64_t s = j % job->w_sets;
+            int64_t s = job->w_set_of ? job->w_set_of(job->user, j) : j % job->w_sets;
             job->fill(job->user, j, n0, nn, tile, NT);
             for (int64_t k = 0; k < K; k++) {
                 if (f64) {

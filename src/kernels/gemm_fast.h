@@ -20,9 +20,11 @@ typedef void (*fsc_fastmm_fill_fn)(const void *user, int64_t job, int64_t n0, in
 typedef struct fsc_fastmm_job {
     int64_t M, K, N; /* per job */
     int64_t jobs;    /* independent problems (image x group for conv) */
-    /* Weights: job j uses set s = j % w_sets; W[m][k] = w[s*w_set_stride + m*w_m + k*w_k]. */
+    /* Weights: job j uses set s = j % w_sets (or w_set_of(user, j) when given);
+     * W[m][k] = w[s*w_set_stride + m*w_m + k*w_k]. */
     const fsc_tensor *w;
     int64_t w_sets, w_set_stride, w_m, w_k;
+    int64_t (*w_set_of)(const void *user, int64_t job);
     /* Bias (NULL: none): bias[s*bias_set_stride + m*bias_m + n*bias_n]. */
     const fsc_tensor *bias;
     int64_t bias_set_stride, bias_m, bias_n;

@@ -24,6 +24,8 @@ fsc_status fsc_k_gemm_ref(const fsc_attr_gemm *at, const fsc_tensor *A, const fs
 /* MatMul with numpy semantics (1-D operands, batched broadcasting). */
 fsc_status fsc_k_matmul(const fsc_tensor *A, const fsc_tensor *B, const fsc_arith *a, const fsc_ctx *ctx,
                         fsc_tensor *y, fsc_error *err);
+fsc_status fsc_k_matmul_ref(const fsc_tensor *A, const fsc_tensor *B, const fsc_arith *a, const fsc_ctx *ctx,
+                            fsc_tensor *y, fsc_error *err);
 
 /* Unary elementwise op (relu, clip, sigmoid, silu, tanh, erf, gelu, sqrt). */
 fsc_status fsc_k_unary(fsc_op op, const fsc_attrs *at, const fsc_tensor *x, const fsc_arith *a,

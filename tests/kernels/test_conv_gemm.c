@@ -316,6 +316,37 @@ static void test_matmul(void **state)
     fsc_tensor_free(&A2), fsc_tensor_free(&B2), fsc_tensor_free(&y2);
 }
 
+/* Batched, broadcasting matmul: the fast engine bit-identical to the reference. */
+static void test_matmul_fast_bit_identical(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 27);
+    int trials = kt_quick() ? 8 : 40;
+    for (int t = 0; t < trials; t++) {
+        int64_t M = kt_randint(&r, 1, 11), K = kt_randint(&r, 1, 50), N = kt_randint(&r, 1, 45);
+        int64_t b0 = kt_randint(&r, 1, 3), b1 = kt_randint(&r, 1, 2);
+        int kind = t % 4; /* 0: [b0,b1,M,K] x [b1,K,N]; 1: [M,K] x [b0,K,N]; 2: [K] x [b0,K,N]; 3: [b0,M,K] x [K] */
+        int64_t ad[4], bd[3], yd[4];
+        int ra, rb, ry;
+        if (kind == 0) { ad[0] = b0, ad[1] = b1, ad[2] = M, ad[3] = K, ra = 4; bd[0] = b1, bd[1] = K, bd[2] = N, rb = 3; yd[0] = b0, yd[1] = b1, yd[2] = M, yd[3] = N, ry = 4; }
+        else if (kind == 1) { ad[0] = M, ad[1] = K, ra = 2; bd[0] = b0, bd[1] = K, bd[2] = N, rb = 3; yd[0] = b0, yd[1] = M, yd[2] = N, ry = 3; }
+        else if (kind == 2) { ad[0] = K, ra = 1; bd[0] = b0, bd[1] = K, bd[2] = N, rb = 3; yd[0] = b0, yd[1] = N, ry = 2; }
+        else { ad[0] = b0, ad[1] = M, ad[2] = K, ra = 3; bd[0] = K, rb = 1; yd[0] = b0, yd[1] = M, ry = 2; }
+        for (int p = 0; p < 6; p++) {
+            const fsc_arith *a = fsc_arith_preset(presets[p]);
+            fsc_dtype dt = kt_container(a);
+            fsc_tensor A = kt_new(dt, ra, ad), B = kt_new(dt, rb, bd), y = kt_new(dt, ry, yd), ref = kt_new(dt, ry, yd);
+            kt_fill(&A, &r, 1.0, a->storage), kt_fill(&B, &r, 1.0, a->weights);
+            fsc_ctx c1 = ctx_threads(1), c3 = ctx_threads(1 + t % 3);
+            assert_int_equal(fsc_k_matmul_ref(&A, &B, a, &c1, &ref, NULL), FSC_OK);
+            assert_int_equal(fsc_k_matmul(&A, &B, a, &c3, &y, NULL), FSC_OK);
+            kt_assert_same_bits(&y, &ref, presets[p]);
+            fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&y), fsc_tensor_free(&ref);
+        }
+    }
+}
+
 /* Models the fast engine does not take (pairwise order) still run, through the reference. */
 static void test_non_fast_models(void **state)
 {
@@ -357,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_conv_fast_long_k),    cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_hand_fp16),      cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_matmul),              cmocka_unit_test(test_non_fast_models),
+        cmocka_unit_test(test_matmul_fast_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
