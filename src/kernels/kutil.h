@@ -105,6 +105,10 @@ static inline double fsc_kdiv(double a, double b, fsc_format_id fmt)
 {
     double q = a / b;
     if (fmt == FSC_FMT_FP64 || !isfinite(q) || q == 0.0) return fsc_kround(q, fmt);
+    /* Operands of <= 24 bits and a target of <= 24 bits: the exact quotient is
+     * never within 2^-53 (relative) of a target midpoint unless on it, so the
+     * double quotient rounds correctly. */
+    if ((double)(float)a == a && (double)(float)b == b && fsc_kfmt[fmt].p <= 24) return fsc_kround(q, fmt);
     double r = fma(-q, b, a);
     if (r == 0.0) return fsc_kround(q, fmt);
     return fsc_round_exact2(q, r / b, fmt, fsc_round_default());

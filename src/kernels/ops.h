@@ -72,9 +72,10 @@ fsc_status fsc_k_cast(const fsc_attr_cast *at, const fsc_tensor *x, const fsc_ar
 
 /* Fake quantization: q = clamp(round(x / s) + zp); dequantize: x' = s * (q - zp) rounded to storage. */
 fsc_status fsc_k_quantize(const fsc_attr_quant *at, const fsc_tensor *x, const fsc_tensor *scale,
-                          const fsc_tensor *zp, const fsc_arith *a, fsc_tensor *y, fsc_error *err);
+                          const fsc_tensor *zp, const fsc_arith *a, const fsc_ctx *ctx, fsc_tensor *y, fsc_error *err);
 fsc_status fsc_k_dequantize(const fsc_attr_quant *at, const fsc_tensor *q, const fsc_tensor *scale,
-                            const fsc_tensor *zp, const fsc_arith *a, fsc_tensor *y, fsc_error *err);
+                            const fsc_tensor *zp, const fsc_arith *a, const fsc_ctx *ctx, fsc_tensor *y,
+                            fsc_error *err);
 
 /* Why the dot-product kernels cannot run a (NULL when they can). */
 const char *fsc_k_dot_unsupported(const fsc_arith *a);

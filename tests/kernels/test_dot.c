@@ -279,6 +279,41 @@ static void test_kadd_matches_mpfr(void **state)
     assert_true(ties > 0);
 }
 
+/* fsc_kdiv (means, softmax, quantize) against MPFR: a / b rounded once, nearest-even,
+ * for operands of fp32 (the fast path) and of full double precision. */
+static void test_kdiv_matches_mpfr(void **state)
+{
+    (void)state;
+    struct { fsc_format_id id; mfmt m; } fm[3] = {{FSC_FMT_FP16, {11, -23, 16}}, {FSC_FMT_BF16, {8, -132, 128}}, {FSC_FMT_FP32, {24, -148, 128}}};
+    fsc_rng r;
+    fsc_rng_seed(&r, 15);
+    int n = kt_quick() ? 20000 : 200000;
+    mpfr_t ma, mb, mq;
+    mpfr_inits2(53, ma, mb, (mpfr_ptr)0);
+    for (int i = 0; i < n; i++) {
+        int f = i % 3;
+        bool narrow = (i / 3) % 2;
+        double a = ldexp(fsc_rng_normal(&r), (int)kt_randint(&r, -10, 10)), b = ldexp(fsc_rng_normal(&r), (int)kt_randint(&r, -10, 10));
+        if (narrow) a = (float)a, b = (float)b;
+        if (i % 7 == 0) b = (double)kt_randint(&r, 1, 60000); /* means divide by a count */
+        mpfr_init2(mq, fm[f].m.prec);
+        mpfr_set_d(ma, a, MPFR_RNDN);
+        mpfr_set_d(mb, b, MPFR_RNDN);
+        mpfr_exp_t omin = mpfr_get_emin(), omax = mpfr_get_emax();
+        mpfr_set_emin(fm[f].m.emin);
+        mpfr_set_emax(fm[f].m.emax);
+        int t = mpfr_div(mq, ma, mb, MPFR_RNDN);
+        t = mpfr_check_range(mq, t, MPFR_RNDN);
+        mpfr_subnormalize(mq, t, MPFR_RNDN);
+        mpfr_set_emin(omin);
+        mpfr_set_emax(omax);
+        double want = mpfr_get_d(mq, MPFR_RNDN), got = fsc_kdiv(a, b, fm[f].id);
+        if (memcmp(&got, &want, 8) != 0) fail_msg("kdiv(%a, %a) fmt %d: %a, MPFR %a", a, b, f, got, want);
+        mpfr_clear(mq);
+    }
+    mpfr_clears(ma, mb, (mpfr_ptr)0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_hand_toward_zero),
         cmocka_unit_test(test_fp64_is_fma_chain),
         cmocka_unit_test(test_kadd_matches_mpfr),
+        cmocka_unit_test(test_kdiv_matches_mpfr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

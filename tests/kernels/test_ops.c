@@ -351,24 +351,24 @@ static void test_quant(void **state)
     double s = 0.05, sq = 0.25;
     fsc_tensor x = kt_vals(FSC_DT_F64, 1, d, v), sc = kt_vals(FSC_DT_F64, 1, one, &s), q = kt_new(FSC_DT_I8, 1, d);
     fsc_attr_quant at = {0, FSC_DT_I8};
-    assert_int_equal(fsc_k_quantize(&at, &x, &sc, NULL, &a, &q, NULL), FSC_OK);
+    assert_int_equal(fsc_k_quantize(&at, &x, &sc, NULL, &a, NULL, &q, NULL), FSC_OK);
     /* 0.1/0.05 = 2, -5, 20, 2000 -> 127, -2000 -> -128, 2.5 -> 2 (even), -7.5 -> -8 (even) */
     double e1[7] = {2, -5, 20, 127, -128, 2, -8};
     kt_assert_close(&q, e1, 0, "quantize int8");
     a.quant_rounding = FSC_RND_NEAREST_AWAY;
-    assert_int_equal(fsc_k_quantize(&at, &x, &sc, NULL, &a, &q, NULL), FSC_OK);
+    assert_int_equal(fsc_k_quantize(&at, &x, &sc, NULL, &a, NULL, &q, NULL), FSC_OK);
     assert_true(fsc_tensor_get(&q, 5) == 3 && fsc_tensor_get(&q, 6) == -8);
     a.quant_rounding = FSC_RND_NEAREST_EVEN;
     /* uint8 with zero point 128, scale 0.25 */
     double zv = 128;
     fsc_tensor zp = kt_vals(FSC_DT_U8, 1, one, &zv), qu = kt_new(FSC_DT_U8, 1, d), s2 = kt_vals(FSC_DT_F64, 1, one, &sq);
     fsc_attr_quant au = {0, FSC_DT_U8};
-    assert_int_equal(fsc_k_quantize(&au, &x, &s2, &zp, &a, &qu, NULL), FSC_OK);
+    assert_int_equal(fsc_k_quantize(&au, &x, &s2, &zp, &a, NULL, &qu, NULL), FSC_OK);
     double e2[7] = {128, 127, 132, 255, 0, 128, 126}; /* 0.4 -> 0, -1, 4, 400, -400, 0.5 -> 0, -1.5 -> -2 */
     kt_assert_close(&qu, e2, 0, "quantize uint8");
     /* dequantize back: 0.25 * (q - 128) */
     fsc_tensor dq = kt_new(FSC_DT_F64, 1, d);
-    assert_int_equal(fsc_k_dequantize(&au, &qu, &s2, &zp, &a, &dq, NULL), FSC_OK);
+    assert_int_equal(fsc_k_dequantize(&au, &qu, &s2, &zp, &a, NULL, &dq, NULL), FSC_OK);
     double e3[7] = {0, -0.25, 1, 31.75, -32, 0, -0.5};
     kt_assert_close(&dq, e3, 0, "dequantize");
     /* per-axis: x [2,3], axis 1, scales [1, 0.5, 0.25] */
@@ -376,18 +376,18 @@ static void test_quant(void **state)
     double pv[6] = {1, 1, 1, -3, 2.5, 0.2}, sv[3] = {1, 0.5, 0.25};
     fsc_tensor px = kt_vals(FSC_DT_F64, 2, pd, pv), ps = kt_vals(FSC_DT_F64, 1, sd, sv), pq = kt_new(FSC_DT_I8, 2, pd);
     fsc_attr_quant ap = {1, FSC_DT_I8};
-    assert_int_equal(fsc_k_quantize(&ap, &px, &ps, NULL, &a, &pq, NULL), FSC_OK);
+    assert_int_equal(fsc_k_quantize(&ap, &px, &ps, NULL, &a, NULL, &pq, NULL), FSC_OK);
     double e4[6] = {1, 2, 4, -3, 5, 1}; /* 0.2/0.25 = 0.8 -> 1 */
     kt_assert_close(&pq, e4, 0, "per-axis quantize");
     /* fp32 storage: 0.1f * -128 rounded once to fp32 */
     fsc_arith f = *fsc_arith_preset("fp32");
     double s01 = (double)0.1f, qv = -128;
     fsc_tensor s32 = kt_vals(FSC_DT_F32, 1, one, &s01), q1 = kt_vals(FSC_DT_I8, 1, one, &qv), o1 = kt_new(FSC_DT_F32, 1, one);
-    assert_int_equal(fsc_k_dequantize(&at, &q1, &s32, NULL, &f, &o1, NULL), FSC_OK);
+    assert_int_equal(fsc_k_dequantize(&at, &q1, &s32, NULL, &f, NULL, &o1, NULL), FSC_OK);
     assert_true(fsc_tensor_get(&o1, 0) == (double)(float)(-128.0 * s01));
     /* integer mode is refused */
     a.quant = FSC_QUANT_INTEGER;
-    assert_int_equal(fsc_k_quantize(&at, &x, &sc, NULL, &a, &q, NULL), FSC_ERR_UNSUPPORTED);
+    assert_int_equal(fsc_k_quantize(&at, &x, &sc, NULL, &a, NULL, &q, NULL), FSC_ERR_UNSUPPORTED);
     fsc_tensor_free(&x), fsc_tensor_free(&sc), fsc_tensor_free(&q), fsc_tensor_free(&zp), fsc_tensor_free(&qu);
     fsc_tensor_free(&s2), fsc_tensor_free(&dq), fsc_tensor_free(&px), fsc_tensor_free(&ps), fsc_tensor_free(&pq);
     fsc_tensor_free(&s32), fsc_tensor_free(&q1), fsc_tensor_free(&o1);
