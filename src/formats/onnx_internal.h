@@ -81,6 +81,8 @@ fsc_status onnx_tensor_decode(const Onnx__TensorProto *tp, const fsc_limits *lim
 
 /* Maps the current node onto the graph (onnx_ops.c). */
 fsc_status onnx_translate_node(onnx_rd *r);
+/* Maps the current node without trying to fold it (onnx_ops.c). */
+fsc_status onnx_translate_node_unfolded(onnx_rd *r);
 /* When every input of the current node is an integer constant and the op is
  * shape arithmetic, evaluates it and adds CONSTANT nodes; *done says whether it did (onnx_fold.c). */
 fsc_status onnx_try_fold(onnx_rd *r, bool *done);

@@ -14,6 +14,7 @@
 
 #include "flipscope/model_io.h"
 #include "flipscope/onnx.h"
+#include "core/half.h"
 #include "formats/onnx_internal.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -139,21 +140,6 @@ static fsc_status dims_to_shape(const int64_t *dims, size_t n, fsc_shape *s, fsc
     return FSC_OK;
 }
 
-static float half_to_float(uint16_t h)
-{
-    _Float16 v;
-    memcpy(&v, &h, sizeof v);
-    return (float)v;
-}
-
-static float bf16_to_float(uint16_t h)
-{
-    uint32_t b = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &b, sizeof f);
-    return f;
-}
-
 fsc_status onnx_tensor_decode(const Onnx__TensorProto *tp, const fsc_limits *lim, fsc_tensor *t, fsc_dtype *dtype,
                               fsc_error *err)
 {
@@ -201,7 +187,7 @@ fsc_status onnx_tensor_decode(const Onnx__TensorProto *tp, const fsc_limits *lim
             uint16_t bits;
             if (raw) memcpy(&bits, raw + 2 * i, 2);
             else bits = (uint16_t)tp->int32_data[i];
-            d[i] = dt == FSC_DT_F16 ? half_to_float(bits) : bf16_to_float(bits);
+            d[i] = (float)(dt == FSC_DT_F16 ? fsc_half_to_double(bits) : fsc_bf16_to_double(bits));
         }
         t->fmt = dt == FSC_DT_F16 ? FSC_FMT_FP16 : FSC_FMT_BF16;
     } else if (raw) {
@@ -414,7 +400,14 @@ fsc_status onnx_emit(onnx_rd *r, fsc_op op, const fsc_attrs *attr, int n_in, con
     fsc_error e;
     fsc_error_clear(&e);
     int k = fsc_graph_add_node(r->g, &spec, &e);
-    if (k < 0) return onnx_node_fail(r, e.code ? e.code : FSC_ERR_INVALID, "%s", e.msg);
+    if (k < 0) {
+        /* The graph labels the node with its own index; ours is the file's, so drop theirs. */
+        char label[200];
+        int ll = snprintf(label, sizeof label, "node %d (%s '%s'): ", r->g->n_nodes, spec.op_type, spec.name);
+        const char *msg = e.msg;
+        if (ll > 0 && !strncmp(msg, label, (size_t)ll)) msg += ll;
+        return onnx_node_fail(r, e.code ? e.code : FSC_ERR_INVALID, "%s", msg);
+    }
     if (idx) *idx = k;
     return FSC_OK;
 }
