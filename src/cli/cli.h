@@ -1,4 +1,4 @@
-/* cli.h (internal): the subcommand table and helpers shared by src/cli/*.c.
+/* cli.h (internal): the subcommand table and helpers shared by the files of src/cli.
  * Subcommands parse arguments, call the library, render results. No logic
  * that the library lacks. Exit codes: 0 ok / no flip, 1 flip or divergence
  * found (when asked with --fail-on), 2 usage or input error. */
@@ -31,5 +31,6 @@ int fsc_cmd_backends(int argc, char **argv);
 int fsc_cmd_drift(int argc, char **argv);
 int fsc_cmd_demo(int argc, char **argv);
 int fsc_cmd_synth(int argc, char **argv);
+int fsc_cmd_tccheck(int argc, char **argv);
 
 #endif
