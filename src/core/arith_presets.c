@@ -17,12 +17,14 @@
      .quant_rounding = RNE, .quant_compute = st, .requant = FSC_REQ_HALF_EVEN, .requant_fixed_point = false}
 
 /* A tensor-core row: products exact, the block FMA of blockfma.c doing the
- * accumulation (accum/rounding describe its fp32 output), reductions in fp32. */
+ * accumulation into fp32; accum/rounding (fp32, nearest-even) then only serve
+ * the bias, added once after the dot product as an fp32 epilogue does;
+ * reductions in fp32. */
 #define RZ FSC_RND_TOWARD_ZERO
 #define TC(nm, stands, sure, st, wt, op, oprnd, blk, extra, rnd, infmt, trunc)                                      \
     {.name = nm, .stands_for = stands, .certainty = sure, .storage = st, .weights = wt, .operand = op,          \
      .operand_rounding = oprnd, .product = FSC_FMT_FP64, .accum = FSC_FMT_FP32, .order = SEQ, .block = 0,       \
-     .rounding = rnd,                                                                                           \
+     .rounding = RNE,                                                                                           \
      .block_fma = {.block = blk, .extra_bits = extra, .rounding = rnd, .out = FSC_FMT_FP32, .in = infmt,           \
                    .in_truncate = trunc, .subnormals_out = true},                                               \
      .reduce = FSC_FMT_FP32, .reduce_order = SEQ, .transcendental = FSC_TRANS_EXACT, .quant = FSC_QUANT_FAKE,   \
