@@ -143,11 +143,25 @@ static fsc_status fold_shape(onnx_rd *r)
     return FSC_OK;
 }
 
-/* True when value id is a small integer constant. */
-static bool small_int_const(const onnx_rd *r, int id)
+/* True when input i of the current node is a small integer constant (a constant
+ * value or an initializer), judged without materialising anything. */
+static bool small_int_const(const onnx_rd *r, int i)
 {
-    const fsc_tensor *c = r->g->values[id].constant;
-    return c && is_int(r->g->values[id].dtype) && fsc_tensor_numel(c) <= FOLD_MAX_NUMEL;
+    const char *name = r->np->input[i];
+    int id = fsc_graph_find(r->g, name);
+    if (id >= 0) {
+        const fsc_tensor *c = r->g->values[id].constant;
+        return c && is_int(r->g->values[id].dtype) && fsc_tensor_numel(c) <= FOLD_MAX_NUMEL;
+    }
+    const Onnx__TensorProto *tp = onnx_find_init(r, name);
+    if (!tp || !is_int(onnx_dtype_from(tp->data_type)) || tp->n_dims > FSC_MAX_RANK) return false;
+    int64_t n = 1;
+    for (size_t d = 0; d < tp->n_dims; d++) {
+        if (tp->dims[d] < 0 || tp->dims[d] > FOLD_MAX_NUMEL) return false;
+        n *= tp->dims[d];
+        if (n > FOLD_MAX_NUMEL) return false;
+    }
+    return true;
 }
 
 fsc_status onnx_try_fold(onnx_rd *r, bool *done)
@@ -161,18 +175,8 @@ fsc_status onnx_try_fold(onnx_rd *r, bool *done)
     for (size_t i = 0; i < sizeof foldable / sizeof foldable[0]; i++) match = match || !strcmp(foldable[i], r->np->op_type);
     int n = onnx_n_inputs(r);
     if (!match || n < 1 || r->np->n_output != 1) return FSC_OK;
-    /* Materialising initializers that feed integer ops is harmless: they are read as data anyway. */
-    for (int i = 0; i < n; i++) {
-        if (!onnx_has_input(r, i)) continue;
-        int id;
-        fsc_error *saved = r->err;
-        fsc_error scratch;
-        r->err = &scratch;
-        fsc_status st = onnx_input(r, i, &id);
-        r->err = saved;
-        if (st) return FSC_OK; /* the op's own mapping reports the problem */
-        if (!small_int_const(r, id)) return FSC_OK;
-    }
+    for (int i = 0; i < n; i++)
+        if (onnx_has_input(r, i) && !small_int_const(r, i)) return FSC_OK;
     /* Translate into a scratch graph holding copies of the inputs under their names. */
     fsc_error e;
     fsc_graph *scratch = fsc_graph_new("fold", &e);
@@ -180,9 +184,9 @@ fsc_status onnx_try_fold(onnx_rd *r, bool *done)
     fsc_status st = FSC_OK;
     for (int i = 0; i < n && !st; i++) {
         if (!onnx_has_input(r, i) || fsc_graph_find(scratch, r->np->input[i]) >= 0) continue;
-        const fsc_value *v = &r->g->values[fsc_graph_find(r->g, r->np->input[i])];
         fsc_tensor t;
-        if (fsc_tensor_clone(&t, v->constant, &e) || fsc_graph_add_initializer(scratch, v->name, v->dtype, &t, &e) < 0)
+        if (!(st = onnx_const_input(r, i, "input", &t)) &&
+            fsc_graph_add_initializer(scratch, r->np->input[i], t.dtype, &t, &e) < 0)
             st = onnx_node_fail(r, e.code, "%s", e.msg);
     }
     fsc_graph *real = r->g;

@@ -52,6 +52,8 @@ fsc_status onnx_attr_ints(onnx_rd *r, const char *name, int64_t *vals, int max, 
 int onnx_n_inputs(const onnx_rd *r);
 /* True when input i of the current node is present (non-empty name). */
 bool onnx_has_input(const onnx_rd *r, int i);
+/* The initializer called name, or NULL. */
+const Onnx__TensorProto *onnx_find_init(const onnx_rd *r, const char *name);
 /* Value id of input i (materialising an initializer on first use); -1 with err when unknown. */
 fsc_status onnx_input(onnx_rd *r, int i, int *id);
 /* Constant data of input i (an initializer or a constant value) into *t (a copy the caller frees).

@@ -72,10 +72,12 @@ static fsc_status op_gap(onnx_rd *r) { return simple(r, FSC_OP_GLOBAL_AVGPOOL, 1
 /* Dropout at inference is the identity (its ratio applies only in training mode). */
 static fsc_status op_dropout(onnx_rd *r)
 {
-    int in[3];
+    int in[1];
     fsc_status st = single_output(r);
-    if (!st) st = get_inputs(r, 1, 3, in);
-    if (!st && in[2] >= 0) {
+    if (!st && (onnx_n_inputs(r) < 1 || onnx_n_inputs(r) > 3))
+        st = onnx_node_fail(r, FSC_ERR_INVALID, "expects 1 to 3 inputs, has %d", onnx_n_inputs(r));
+    if (!st) st = onnx_input(r, 0, &in[0]);
+    if (!st && onnx_has_input(r, 2)) {
         fsc_tensor t;
         if ((st = onnx_const_input(r, 2, "training_mode", &t))) return st;
         bool training = fsc_tensor_numel(&t) == 1 && fsc_tensor_get(&t, 0) != 0;
@@ -372,11 +374,11 @@ static fsc_status reshape_to(onnx_rd *r, int in, const fsc_shape *out)
 
 static fsc_status op_reshape(onnx_rd *r)
 {
-    int in[2];
+    int in[1];
     fsc_status st = single_output(r);
-    if (!st) st = get_inputs(r, 1, 2, in);
     if (st) return st;
-    if (onnx_n_inputs(r) != 2) return onnx_node_fail(r, FSC_ERR_INVALID, "needs the shape input");
+    if (onnx_n_inputs(r) != 2) return onnx_node_fail(r, FSC_ERR_INVALID, "expects 2 inputs (data, shape)");
+    if ((st = onnx_input(r, 0, &in[0]))) return st;
     int64_t v[FSC_MAX_RANK];
     int n;
     int64_t allowzero;

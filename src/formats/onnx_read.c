@@ -316,6 +316,12 @@ static int materialise_init(onnx_rd *r, int k, fsc_error *err)
     return fsc_graph_add_initializer(r->g, tp->name, dt, &t, err);
 }
 
+const Onnx__TensorProto *onnx_find_init(const onnx_rd *r, const char *name)
+{
+    int k = names_get(&r->inits, name);
+    return k < 0 ? NULL : r->gp->initializer[k];
+}
+
 fsc_status onnx_input(onnx_rd *r, int i, int *id)
 {
     *id = -1;
