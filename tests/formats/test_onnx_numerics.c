@@ -171,6 +171,33 @@ static void test_fixture_models(void **state)
     }
 }
 
+/* The seed's W8A8 QDQ export: emu:fp32 (fake-quantized float32) against ONNX Runtime and PyTorch. */
+static void test_seed_qdq(void **state)
+{
+    (void)state;
+    if (getenv("FSC_TEST_QUICK")) skip();
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_graph *g = NULL;
+    fsc_error err;
+    fsc_status st = fsc_onnx_load(FSC_FIXTURES "/seed/seed_w8a8_qdq.onnx", &ctx, &g, &err);
+    if (st) fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(st, FSC_OK);
+    fsc_tensor in, out[1], ref;
+    read_npy("seed/input.npy", &in);
+    run("emu:fp32", g, &in, out);
+    const char *refs[] = {"seed/y_ort_w8a8_qdq_basic.npy", "seed/y_ort_w8a8_qdq_all.npy", "seed/y_torch_w8a8_fake32.npy"};
+    for (int i = 0; i < 3; i++) {
+        read_npy(refs[i], &ref);
+        double e = rel_err(&out[0], &ref);
+        printf("  seed_w8a8_qdq emu:fp32 vs %s: %.3g\n", refs[i], e);
+        assert_true(e <= 1e-5);
+        fsc_tensor_free(&ref);
+    }
+    fsc_tensor_free(&out[0]);
+    fsc_tensor_free(&in);
+    fsc_graph_free(g);
+}
+
 /* Writing a loaded model and reading it back gives bit-identical outputs. */
 static void test_round_trip_outputs_bit_identical(void **state)
 {
@@ -220,6 +247,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_models),
+        cmocka_unit_test(test_seed_qdq),
         cmocka_unit_test(test_round_trip_outputs_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
