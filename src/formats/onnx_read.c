@@ -272,9 +272,9 @@ fsc_status onnx_attr_string(onnx_rd *r, const char *name, const char *dflt, char
     if (!a) return FSC_OK;
     if (attr_type(a) != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING)
         return onnx_node_fail(r, FSC_ERR_INVALID, "attribute '%s' should be a string", name);
-    if (a->s.len >= len || memchr(a->s.data, 0, a->s.len))
+    if (a->s.len >= len || (a->s.len && memchr(a->s.data, 0, a->s.len)))
         return onnx_node_fail(r, FSC_ERR_INVALID, "attribute '%s' has an unexpected value", name);
-    memcpy(buf, a->s.data, a->s.len);
+    if (a->s.len) memcpy(buf, a->s.data, a->s.len);
     buf[a->s.len] = '\0';
     return FSC_OK;
 }
