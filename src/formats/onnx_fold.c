@@ -22,6 +22,18 @@ static const char *const foldable[] = {"Gather", "Unsqueeze", "Squeeze", "Concat
 
 static bool is_int(fsc_dtype d) { return d == FSC_DT_I64 || d == FSC_DT_I32; }
 
+/* Element off of an integer tensor, read without a detour through double. */
+static int64_t geti(const fsc_tensor *t, int64_t off)
+{
+    return t->dtype == FSC_DT_I64 ? ((const int64_t *)t->data)[off] : ((const int32_t *)t->data)[off];
+}
+
+static void seti(fsc_tensor *t, int64_t off, int64_t v)
+{
+    if (t->dtype == FSC_DT_I64) ((int64_t *)t->data)[off] = v;
+    else ((int32_t *)t->data)[off] = (int32_t)v;
+}
+
 /* Row-major strides of s. */
 static void strides(const fsc_shape *s, int64_t *st)
 {
@@ -50,13 +62,13 @@ static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *
     for (int64_t i = 0; i < n; i++) {
         int64_t idx[FSC_MAX_RANK];
         for (int d = 0; d < rank; d++) idx[d] = (i / os[d]) % ov->shape.dim[d];
-        double v;
+        int64_t v;
         switch (nd->op) {
-        case FSC_OP_RESHAPE: case FSC_OP_IDENTITY: case FSC_OP_CAST: v = fsc_tensor_get(a, i); break;
+        case FSC_OP_RESHAPE: case FSC_OP_IDENTITY: case FSC_OP_CAST: v = geti(a, i); break;
         case FSC_OP_SLICE: {
             int64_t off = 0;
             for (int d = 0; d < rank; d++) off += (nd->attr.slice.start[d] + idx[d] * nd->attr.slice.step[d]) * as[d];
-            v = fsc_tensor_get(a, off);
+            v = geti(a, off);
             break;
         }
         case FSC_OP_CONCAT: {
@@ -67,27 +79,27 @@ static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *
             int64_t ss[FSC_MAX_RANK], off = 0;
             strides(&src->shape, ss);
             for (int d = 0; d < rank; d++) off += (d == ax ? pos : idx[d]) * ss[d];
-            v = fsc_tensor_get(src, off);
+            v = geti(src, off);
             break;
         }
         case FSC_OP_GATHER: {
             int64_t ax = nd->attr.axis.axis, ir = b->shape.rank, bs[FSC_MAX_RANK], boff = 0, off = 0;
             strides(&b->shape, bs);
             for (int d = 0; d < ir; d++) boff += idx[ax + d] * bs[d];
-            int64_t j = (int64_t)fsc_tensor_get(b, boff), dim = a->shape.dim[ax];
+            int64_t j = geti(b, boff), dim = a->shape.dim[ax];
             if (j < 0) j += dim;
             if (j < 0 || j >= dim) {
                 fsc_tensor_free(out);
                 return fsc_fail(err, FSC_ERR_INVALID, "gather index %" PRId64 " is out of range for size %" PRId64,
-                                (int64_t)fsc_tensor_get(b, boff), dim);
+                                geti(b, boff), dim);
             }
             for (int d = 0; d < a->shape.rank; d++)
                 off += (d < ax ? idx[d] : d == ax ? j : idx[d - 1 + ir]) * as[d];
-            v = fsc_tensor_get(a, off);
+            v = geti(a, off);
             break;
         }
         case FSC_OP_ADD: case FSC_OP_SUB: case FSC_OP_MUL: case FSC_OP_DIV: {
-            double x[2];
+            int64_t x[2];
             for (int k = 0; k < 2; k++) {
                 const fsc_tensor *t = k ? b : a;
                 int64_t ts[FSC_MAX_RANK], off = 0;
@@ -96,21 +108,26 @@ static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *
                     int od = d + rank - t->shape.rank;
                     off += (t->shape.dim[d] == 1 ? 0 : idx[od]) * ts[d];
                 }
-                x[k] = fsc_tensor_get(t, off);
+                x[k] = geti(t, off);
             }
-            int64_t p = (int64_t)x[0], q = (int64_t)x[1];
-            if (nd->op == FSC_OP_DIV && q == 0) {
+            bool ovf = false;
+            if (nd->op == FSC_OP_ADD) ovf = __builtin_add_overflow(x[0], x[1], &v);
+            else if (nd->op == FSC_OP_SUB) ovf = __builtin_sub_overflow(x[0], x[1], &v);
+            else if (nd->op == FSC_OP_MUL) ovf = __builtin_mul_overflow(x[0], x[1], &v);
+            else if (x[1] == 0 || (x[0] == INT64_MIN && x[1] == -1)) ovf = true;
+            else v = x[0] / x[1]; /* C and ONNX integer Div both truncate toward zero */
+            if (ovf) {
                 fsc_tensor_free(out);
-                return fsc_fail(err, FSC_ERR_INVALID, "integer division by zero");
+                return fsc_fail(err, FSC_ERR_INVALID, "integer %s overflows or divides by zero",
+                                fsc_op_name(nd->op));
             }
-            v = (double)(nd->op == FSC_OP_ADD ? p + q : nd->op == FSC_OP_SUB ? p - q : nd->op == FSC_OP_MUL ? p * q : p / q);
             break;
         }
         default:
             fsc_tensor_free(out);
             return fsc_fail(err, FSC_ERR_UNSUPPORTED, "op %s is not folded", fsc_op_name(nd->op));
         }
-        fsc_tensor_set(out, i, v);
+        seti(out, i, v);
     }
     return FSC_OK;
 }

@@ -15,6 +15,10 @@
 
 typedef fsc_status (*op_fn)(onnx_rd *r);
 
+/* Bound on kernel sizes, strides, dilations and pads: far above any real model,
+ * low enough that window arithmetic cannot overflow. */
+#define WINDOW_MAX (1 << 24)
+
 /* Value ids of inputs 0..n-1 (-1 for absent ones); inputs beyond need..max are an error. */
 static fsc_status get_inputs(onnx_rd *r, int need, int max, int *ids)
 {
@@ -105,7 +109,8 @@ static fsc_status window_pads(onnx_rd *r, const fsc_shape *x, const int64_t k[2]
         if (np >= 0 && np != 4) return onnx_node_fail(r, FSC_ERR_INVALID, "pads has %d values, expected 4", np);
         if (np == 4)
             for (int i = 0; i < 4; i++) {
-                if (p[i] < 0) return onnx_node_fail(r, FSC_ERR_INVALID, "pads must not be negative");
+                if (p[i] < 0 || p[i] > WINDOW_MAX)
+                    return onnx_node_fail(r, FSC_ERR_INVALID, "pads must be between 0 and %d", WINDOW_MAX);
                 pad[i] = p[i];
             }
         return FSC_OK;
@@ -141,7 +146,8 @@ static fsc_status pair_attr(onnx_rd *r, const char *name, int64_t dflt, int64_t 
     if (n != 2)
         return onnx_node_fail(r, FSC_ERR_UNSUPPORTED, "%s has %d values; only 2-D windows (NCHW) are supported", name, n);
     for (int i = 0; i < 2; i++)
-        if (v[i] < 1) return onnx_node_fail(r, FSC_ERR_INVALID, "%s must be positive", name);
+        if (v[i] < 1 || v[i] > WINDOW_MAX)
+            return onnx_node_fail(r, FSC_ERR_INVALID, "%s must be between 1 and %d", name, WINDOW_MAX);
     out[0] = v[0];
     out[1] = v[1];
     return FSC_OK;
@@ -402,9 +408,10 @@ static fsc_status op_reshape(onnx_rd *r)
         } else if (d < 0) {
             return onnx_node_fail(r, FSC_ERR_INVALID, "shape[%d] = %" PRId64 " is invalid", i, d);
         }
+        if (d > ((int64_t)1 << 40) || (d && known > ((int64_t)1 << 40) / d))
+            return onnx_node_fail(r, FSC_ERR_INVALID, "shape is absurdly large");
         o.dim[i] = d;
         known *= d;
-        if (known > ((int64_t)1 << 40)) return onnx_node_fail(r, FSC_ERR_INVALID, "shape is absurdly large");
     }
     int64_t total = fsc_shape_numel(x);
     char s1[160];
@@ -565,6 +572,8 @@ static fsc_status op_pad(onnx_rd *r)
         if (naxes >= 0 && (st = onnx_axis(r, axes[i], rank, "axis", &ax))) return st;
         if (p[i] < 0 || p[i + count] < 0)
             return onnx_node_fail(r, FSC_ERR_UNSUPPORTED, "negative pads (cropping) are not supported");
+        if (p[i] > WINDOW_MAX || p[i + count] > WINDOW_MAX)
+            return onnx_node_fail(r, FSC_ERR_INVALID, "pads larger than %d are absurd", WINDOW_MAX);
         a.pad.pads[ax] = p[i];
         a.pad.pads[ax + rank] = p[i + count];
     }
@@ -579,11 +588,11 @@ static void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, in
     if (step > 0) {
         start = start < 0 ? 0 : (start > dim ? dim : start);
         end = end < 0 ? 0 : (end > dim ? dim : end);
-        *count = end > start ? (end - start + step - 1) / step : 0;
+        *count = end > start ? (end - start - 1) / step + 1 : 0;
     } else {
         start = start < 0 ? 0 : (start > dim - 1 ? dim - 1 : start);
         end = end < -1 ? -1 : (end > dim - 1 ? dim - 1 : end);
-        *count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+        *count = start > end ? (start - end - 1) / (-step) + 1 : 0;
     }
     *s0 = *count ? start : 0;
 }
