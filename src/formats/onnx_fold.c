@@ -135,10 +135,20 @@ static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *
 /* Shape (opset 15 adds start/end) of a value with a static shape. */
 static fsc_status fold_shape(onnx_rd *r)
 {
-    int in;
-    fsc_status st = onnx_input(r, 0, &in);
-    if (st) return st;
-    const fsc_shape *x = onnx_shape(r, in);
+    if (onnx_n_inputs(r) != 1) return onnx_node_fail(r, FSC_ERR_INVALID, "expects 1 input, has %d", onnx_n_inputs(r));
+    /* The input's shape, without adding a constant input to the graph just to look at it. */
+    fsc_shape xs;
+    fsc_status st;
+    int in = fsc_graph_find(r->g, r->np->input[0]);
+    if (in >= 0) {
+        xs = *onnx_shape(r, in);
+    } else {
+        fsc_tensor c;
+        if ((st = onnx_const_input(r, 0, "input", &c))) return st;
+        xs = c.shape;
+        fsc_tensor_free(&c);
+    }
+    const fsc_shape *x = &xs;
     int64_t start, end;
     if ((st = onnx_attr_int(r, "start", 0, &start)) || (st = onnx_attr_int(r, "end", INT64_MAX, &end))) return st;
     if (start < 0) start += x->rank;
@@ -150,35 +160,11 @@ static fsc_status fold_shape(onnx_rd *r)
     fsc_error e;
     if (fsc_tensor_alloc(&t, FSC_DT_I64, &s, 0, &e)) return onnx_node_fail(r, e.code, "%s", e.msg);
     for (int64_t i = 0; i < s.dim[0]; i++) ((int64_t *)t.data)[i] = x->dim[start + i];
-    if (r->np->n_output < 1 || !r->np->output[0][0]) {
+    if (r->np->n_output != 1 || !r->np->output[0][0]) {
         fsc_tensor_free(&t);
-        return onnx_node_fail(r, FSC_ERR_INVALID, "has no output");
+        return onnx_node_fail(r, FSC_ERR_INVALID, "expects one output");
     }
-    if (fsc_graph_add_const_node(r->g, r->np->name ? r->np->name : "", r->np->op_type, r->np->output[0], FSC_DT_I64, &t,
-                                 &e) < 0)
-        return onnx_node_fail(r, e.code, "%s", e.msg);
-    return FSC_OK;
-}
-
-/* True when input i of the current node is a small integer constant (a constant
- * value or an initializer), judged without materialising anything. */
-static bool small_int_const(const onnx_rd *r, int i)
-{
-    const char *name = r->np->input[i];
-    int id = fsc_graph_find(r->g, name);
-    if (id >= 0) {
-        const fsc_tensor *c = r->g->values[id].constant;
-        return c && is_int(r->g->values[id].dtype) && fsc_tensor_numel(c) <= FOLD_MAX_NUMEL;
-    }
-    const Onnx__TensorProto *tp = onnx_find_init(r, name);
-    if (!tp || !is_int(onnx_dtype_from(tp->data_type)) || tp->n_dims > FSC_MAX_RANK) return false;
-    int64_t n = 1;
-    for (size_t d = 0; d < tp->n_dims; d++) {
-        if (tp->dims[d] < 0 || tp->dims[d] > FOLD_MAX_NUMEL) return false;
-        n *= tp->dims[d];
-        if (n > FOLD_MAX_NUMEL) return false;
-    }
-    return true;
+    return onnx_add_pending(r, FSC_DT_I64, &t);
 }
 
 fsc_status onnx_try_fold(onnx_rd *r, bool *done)
@@ -193,7 +179,7 @@ fsc_status onnx_try_fold(onnx_rd *r, bool *done)
     int n = onnx_n_inputs(r);
     if (!match || n < 1 || r->np->n_output != 1) return FSC_OK;
     for (int i = 0; i < n; i++)
-        if (onnx_has_input(r, i) && !small_int_const(r, i)) return FSC_OK;
+        if (onnx_has_input(r, i) && !onnx_is_small_int_const(r, r->np->input[i], FOLD_MAX_NUMEL)) return FSC_OK;
     /* Translate into a scratch graph holding copies of the inputs under their names. */
     fsc_error e;
     fsc_graph *scratch = fsc_graph_new("fold", &e);
@@ -221,10 +207,8 @@ fsc_status onnx_try_fold(onnx_rd *r, bool *done)
             return FSC_OK;
         }
         fsc_dtype dt = scratch->values[scratch->nodes[0].out[0]].dtype;
-        if (fsc_graph_add_const_node(real, r->np->name ? r->np->name : "", r->np->op_type, r->np->output[0], dt, &out,
-                                     &e) < 0)
-            st = onnx_node_fail(r, e.code, "%s", e.msg);
-        else *done = true;
+        st = onnx_add_pending(r, dt, &out);
+        *done = true;
     }
     fsc_graph_free(scratch);
     return st;

@@ -764,9 +764,7 @@ static fsc_status op_constant(onnx_rd *r)
     } else {
         return onnx_node_fail(r, FSC_ERR_UNSUPPORTED, "Constant attribute '%s' is not supported", an);
     }
-    if (fsc_graph_add_const_node(r->g, r->np->name ? r->np->name : "", r->np->op_type, r->np->output[0], dt, &t, &e) < 0)
-        return onnx_node_fail(r, e.code, "%s", e.msg);
-    return FSC_OK;
+    return onnx_add_pending(r, dt, &t);
 }
 
 /* ---- dispatch --------------------------------------------------------- */

@@ -59,7 +59,7 @@ static const num_case cases[] = {
     {"onnx/cnn_ops.onnx", {"x=onnx/cnn_ops.in0.npy"}, {{"onnx/cnn_ops.out0.npy", NULL, NULL}}, true},
     {"onnx/misc_ops.onnx", {"x=onnx/misc_ops.in0.npy", "y=onnx/misc_ops.in1.npy"},
      {{"onnx/misc_ops.out0.npy", NULL, NULL}, {"onnx/misc_ops.out1.npy", NULL, NULL},
-      {"onnx/misc_ops.out2.npy", NULL, NULL}},
+      {"onnx/misc_ops.out2.npy", NULL, NULL}, {"onnx/misc_ops.out3.npy", NULL, NULL}},
      true},
     {"onnx/ln_gelu.onnx", {"x=onnx/ln_gelu.in0.npy"}, {{"onnx/ln_gelu.out0.npy", NULL, NULL}}, true},
     {"onnx/old_opset.onnx", {"x=onnx/old_opset.in0.npy"}, {{"onnx/old_opset.out0.npy", NULL, NULL}}, true},
