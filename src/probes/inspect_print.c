@@ -1,0 +1,124 @@
+/* inspect_print.c: text and JSON renderings of an inspect result. */
+#include <stdio.h>
+
+#include "flipscope/probe_inspect.h"
+
+static void counts_inline(FILE *f, const fsc_inspect_count *c, int n)
+{
+    for (int i = 0; i < n; i++) fprintf(f, "%s%d %s", i ? ", " : "", c[i].count, c[i].name);
+}
+
+static void refs(FILE *f, const char *title, const fsc_inspect_ref *r, int n, const char *verb)
+{
+    fprintf(f, "%s (%d):\n", title, n);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "  %s '%s' %s '%s' (%s)\n", r[i].op_type, r[i].name ? r[i].name : "", verb, r[i].value,
+                r[i].detail);
+}
+
+void fsc_inspect_print_text(FILE *f, const fsc_inspect_result *r, const char *model)
+{
+    fprintf(f, "model: %s\nops: %d\n\nop types:\n", model, r->n_ops);
+    for (int i = 0; i < r->n_op_types; i++) fprintf(f, "  %-34s %d\n", r->op_types[i].name, r->op_types[i].count);
+    fprintf(f, "\noutput dtypes:\n");
+    for (int i = 0; i < r->n_out_dtypes; i++) fprintf(f, "  %-34s %d\n", r->out_dtypes[i].name, r->out_dtypes[i].count);
+    fprintf(f, "\nkeyword hits (quant/dequant/constexpr/affine/cast/int8/lut): %d", r->total_hits);
+    if (r->n_hits < r->total_hits) fprintf(f, ", first %d shown", r->n_hits);
+    fprintf(f, "\n");
+    for (int i = 0; i < r->n_hits; i++)
+        fprintf(f, "  %s '%s' -> '%s' [%s]\n", r->hits[i].op_type, r->hits[i].name ? r->hits[i].name : "",
+                r->hits[i].value, r->hits[i].detail);
+    fprintf(f, "\n");
+    refs(f, "values produced by quantize ops", r->quantized, r->n_quantized, "makes");
+    refs(f, "values produced by dequantize / constexpr ops", r->dequantized, r->n_dequantized, "makes");
+    fprintf(f, "\nreal ops consuming dequantized values: %d", r->n_deq_consumers);
+    if (r->n_deq_consumers) {
+        fprintf(f, " (");
+        counts_inline(f, r->deq_consumer_types, r->n_deq_consumer_types);
+        fprintf(f, ")");
+    }
+    fprintf(f, "\n");
+    for (int i = 0; i < r->n_deq_consumers; i++)
+        fprintf(f, "  %s '%s' reads '%s' (from %s)\n", r->deq_consumers[i].op_type, r->deq_consumers[i].name,
+                r->deq_consumers[i].value, r->deq_consumers[i].detail);
+    fprintf(f, "real ops consuming quantized values: %d", r->n_q_consumers);
+    if (r->n_q_consumers) {
+        fprintf(f, " (");
+        counts_inline(f, r->q_consumer_types, r->n_q_consumer_types);
+        fprintf(f, ")");
+    }
+    fprintf(f, "\n");
+    for (int i = 0; i < r->n_q_consumers; i++)
+        fprintf(f, "  %s '%s' reads '%s' (from %s)\n", r->q_consumers[i].op_type, r->q_consumers[i].name,
+                r->q_consumers[i].value, r->q_consumers[i].detail);
+    fprintf(f, "\nclassification:\n");
+    fprintf(f, "  weight-quantization evidence:     %s (%d weight dequantize ops)\n", r->weight_evidence ? "yes" : "no",
+            r->weight_dequant_ops);
+    fprintf(f, "  activation-quantization evidence: %s (%d quantize, %d dequantize)\n",
+            r->activation_evidence ? "yes" : "no", r->quantize_ops, r->dequantize_ops);
+    fprintf(f, "  interpretation: %s\n", r->interpretation);
+}
+
+static void jstr(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void jcounts(FILE *f, const char *key, const fsc_inspect_count *c, int n)
+{
+    fprintf(f, "  \"%s\": {", key);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s", i ? ", " : "");
+        jstr(f, c[i].name);
+        fprintf(f, ": %d", c[i].count);
+    }
+    fprintf(f, "},\n");
+}
+
+static void jrefs(FILE *f, const char *key, const char *detail_key, const fsc_inspect_ref *r, int n)
+{
+    fprintf(f, "  \"%s\": [", key);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s\n    {\"node\": %d, \"op_type\": ", i ? "," : "", r[i].node);
+        jstr(f, r[i].op_type);
+        fprintf(f, ", \"name\": ");
+        jstr(f, r[i].name);
+        fprintf(f, ", \"value\": ");
+        jstr(f, r[i].value);
+        fprintf(f, ", \"%s\": ", detail_key);
+        jstr(f, r[i].detail);
+        fprintf(f, "}");
+    }
+    fprintf(f, "%s],\n", n ? "\n  " : "");
+}
+
+void fsc_inspect_print_json(FILE *f, const fsc_inspect_result *r, const char *model)
+{
+    fprintf(f, "{\n  \"model\": ");
+    jstr(f, model);
+    fprintf(f, ",\n  \"ops\": %d,\n", r->n_ops);
+    jcounts(f, "op_types", r->op_types, r->n_op_types);
+    jcounts(f, "output_dtypes", r->out_dtypes, r->n_out_dtypes);
+    fprintf(f, "  \"total_hits\": %d,\n", r->total_hits);
+    jrefs(f, "hits", "keyword", r->hits, r->n_hits);
+    jrefs(f, "quantized_values", "dtype", r->quantized, r->n_quantized);
+    jrefs(f, "dequantized_values", "dtype", r->dequantized, r->n_dequantized);
+    jrefs(f, "real_ops_consuming_dequantized", "producer", r->deq_consumers, r->n_deq_consumers);
+    jcounts(f, "real_ops_consuming_dequantized_by_type", r->deq_consumer_types, r->n_deq_consumer_types);
+    jrefs(f, "real_ops_consuming_quantized", "producer", r->q_consumers, r->n_q_consumers);
+    jcounts(f, "real_ops_consuming_quantized_by_type", r->q_consumer_types, r->n_q_consumer_types);
+    fprintf(f, "  \"weight_quantization_evidence\": %s,\n  \"weight_dequantize_ops\": %d,\n",
+            r->weight_evidence ? "true" : "false", r->weight_dequant_ops);
+    fprintf(f, "  \"activation_quantization_evidence\": %s,\n  \"quantize_ops\": %d,\n  \"dequantize_ops\": %d,\n",
+            r->activation_evidence ? "true" : "false", r->quantize_ops, r->dequantize_ops);
+    fprintf(f, "  \"interpretation\": ");
+    jstr(f, r->interpretation);
+    fprintf(f, "\n}\n");
+}
