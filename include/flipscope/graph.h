@@ -176,6 +176,7 @@ typedef struct fsc_graph {
     int n_inputs;
     int *outputs; /* value ids of graph outputs, in order */
     int n_outputs;
+    struct fsc_name_index *index; /* private: value name -> id hash */
 } fsc_graph;
 
 /* What a loader hands to fsc_graph_add_node. Output shapes and dtypes are inferred. */
