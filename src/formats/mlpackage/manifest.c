@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "flipscope/model_io.h"
 #include "formats/mlpackage/mlp_internal.h"
 
 fsc_status fsc_mlp_safe_path(const char *root, const char *rel, char **out, fsc_error *err)
@@ -68,7 +69,7 @@ fsc_status fsc_mlp_manifest_model_path(const char *pkg, const fsc_limits *lim, c
     uint8_t *buf = NULL;
     size_t len = 0;
     cJSON *root = NULL;
-    fsc_status st = fsc_mlp_read_file(mpath, lim && lim->max_file_bytes ? lim->max_file_bytes : 0, &buf, &len, err);
+    fsc_status st = fsc_read_file(mpath, lim ? lim->max_file_bytes : 0, (void **)&buf, &len, err);
     if (st) goto done;
     root = cJSON_ParseWithLength((const char *)buf, len);
     if (!root || !cJSON_IsObject(root)) {

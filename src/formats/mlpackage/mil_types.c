@@ -1,6 +1,7 @@
 /* mil_types.c: MIL and blob dtype numbers <-> IR dtypes, and fp16 bit conversion. */
 #include <string.h>
 
+#include "core/half.h"
 #include "formats/mlpackage/mlp_internal.h"
 
 fsc_dtype fsc_mlp_dtype_from_mil(int mil)
@@ -68,15 +69,10 @@ const char *fsc_mlp_mil_dtype_name(int mil)
 
 float fsc_mlp_half_to_float(uint16_t h)
 {
-    _Float16 v;
-    memcpy(&v, &h, sizeof v);
-    return (float)v;
+    return (float)fsc_half_to_double(h);
 }
 
 uint16_t fsc_mlp_float_to_half(float f)
 {
-    _Float16 v = (_Float16)f;
-    uint16_t h;
-    memcpy(&h, &v, sizeof h);
-    return h;
+    return fsc_double_to_half(f);
 }

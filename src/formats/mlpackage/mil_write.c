@@ -300,12 +300,18 @@ static Mlp_Op *new_op(wr *w, const char *type, const char *name)
     a->key = w_strdup(w, "name");
     a->value = string_value(w, name, strlen(name));
     attrs[op->n_attributes++] = a;
+    return op;
+}
+
+/* Appends a finished op to the block (after the const ops its binding wrote). */
+static void push_op(wr *w, Mlp_Op *op)
+{
+    if (!op || w->st) return;
     if (w->n_ops == w->cap_ops) {
-        if (!w->st) w->st = fsc_fail(w->err, FSC_ERR_INTERNAL, "op list overflow");
-        return NULL;
+        w->st = fsc_fail(w->err, FSC_ERR_INTERNAL, "op list overflow");
+        return;
     }
     w->ops[w->n_ops++] = op;
-    return op;
 }
 
 static void op_attr(wr *w, Mlp_Op *op, const char *key, Mlp_Value *v)
@@ -328,6 +334,7 @@ static void op_output(wr *w, Mlp_Op *op, int vid)
                          fsc_dtype_name(v->dtype));
     op->outputs[0] = named_type(w, w->mil[vid], mil, v->dtype == FSC_DT_STRING ? NULL : &v->shape);
     op->n_outputs = 1;
+    w->emitted[vid] = true;
 }
 
 static void bind_names(wr *w, Mlp_Op *op, const char *key, const char *const *names, int n)
@@ -365,7 +372,7 @@ static void emit_value_const(wr *w, int vid, const char *op_name)
     Mlp_Op *op = new_op(w, "const", op_name ? op_name : w->mil[vid]);
     op_attr(w, op, "val", tensor_value(w, v->dtype, v->constant));
     op_output(w, op, vid);
-    w->emitted[vid] = true;
+    push_op(w, op);
 }
 
 /* Binds graph value vid to input key, writing a const op first for an initializer. */
@@ -422,6 +429,7 @@ static void param(wr *w, Mlp_Op *op, const char *base, const char *key, fsc_dtyp
         c->outputs[0] = named_type(w, nm, fsc_mlp_dtype_to_mil(dt), dt == FSC_DT_STRING ? NULL : &t->shape);
         c->n_outputs = 1;
     }
+    push_op(w, c);
     fsc_tensor_free(t);
     const char *cn = nm;
     bind_names(w, op, key, &cn, 1);
@@ -509,6 +517,7 @@ static void write_constexpr(wr *w, const fsc_node *nd, const char *name)
         fsc_tensor_free(&zeros);
     }
     op_output(w, op, nd->out[0]);
+    push_op(w, op);
 }
 
 static void write_node(wr *w, int ni)
@@ -695,6 +704,7 @@ static void write_node(wr *w, int ni)
         return;
     }
     op_output(w, op, nd->out[0]);
+    push_op(w, op);
 }
 
 /* ---- model ------------------------------------------------------------------ */

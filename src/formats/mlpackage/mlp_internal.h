@@ -102,9 +102,6 @@ fsc_status fsc_mlp_model_to_graph(const Mlp_Model *m, fsc_mlp_blob_resolver reso
 fsc_status fsc_mlp_graph_to_model(const fsc_graph *g, uint8_t **model, size_t *model_len, uint8_t **weights,
                                   size_t *weights_len, fsc_error *err);
 
-/* Reads a whole file (at most max_bytes; 0 = no limit). */
-fsc_status fsc_mlp_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len, fsc_error *err);
-
 /* root + "/" + rel after checking that rel is relative, has no ".." component, and that
  * the file it names exists and (symlinks resolved) lies inside root. *out is malloc'ed. */
 fsc_status fsc_mlp_safe_path(const char *root, const char *rel, char **out, fsc_error *err);

@@ -7,40 +7,8 @@
 #include <sys/stat.h>
 
 #include "flipscope/mlpackage.h"
+#include "flipscope/model_io.h"
 #include "formats/mlpackage/mlp_internal.h"
-
-fsc_status fsc_mlp_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len, fsc_error *err)
-{
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fsc_fail(err, FSC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return fsc_fail(err, FSC_ERR_IO, "%s: not a regular file", path);
-    }
-    if (max_bytes && (uint64_t)sb.st_size > max_bytes) {
-        fclose(f);
-        return fsc_fail(err, FSC_ERR_LIMIT, "%s: %lld bytes exceeds max_file_bytes %zu", path, (long long)sb.st_size,
-                        max_bytes);
-    }
-    size_t n = (size_t)sb.st_size;
-    uint8_t *b = malloc(n ? n : 1);
-    if (!b) {
-        fclose(f);
-        return fsc_fail(err, FSC_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, n);
-    }
-    if (n && fread(b, 1, n, f) != n) {
-        free(b);
-        fclose(f);
-        return fsc_fail(err, FSC_ERR_IO, "%s: read failed", path);
-    }
-    fclose(f);
-    *data = b;
-    *len = n;
-    return FSC_OK;
-}
 
 /* ---- blob resolvers ---------------------------------------------------- */
 
@@ -107,7 +75,7 @@ static fsc_status resolve_pkg(void *user, const char *name, const uint8_t **buf,
     }
     uint8_t *b;
     size_t l;
-    st = fsc_mlp_read_file(path, w->max_bytes, &b, &l, err);
+    st = fsc_read_file(path, w->max_bytes, (void **)&b, &l, err);
     if (!st) st = fsc_mlp_blob_check(b, l, path, err);
     free(path); /* messages from the two calls above already name the file */
     if (st) return st;
@@ -159,7 +127,7 @@ static fsc_status load_bare(const char *path, const fsc_ctx *ctx, fsc_graph **ou
     fsc_limits lim = ctx ? ctx->limits : fsc_limits_default();
     uint8_t *buf;
     size_t len;
-    fsc_status st = fsc_mlp_read_file(path, lim.max_file_bytes, &buf, &len, err);
+    fsc_status st = fsc_read_file(path, lim.max_file_bytes, (void **)&buf, &len, err);
     if (st) return st;
     mem_weights w = {NULL, 0, false}; /* a bare .mlmodel has no weight.bin */
     st = parse_with(buf, len, resolve_mem, &w, ctx, out, err);
@@ -190,7 +158,7 @@ fsc_status fsc_mlpackage_load(const char *path, const fsc_ctx *ctx, fsc_graph **
     uint8_t *buf = NULL;
     size_t len = 0;
     if (!w.model_dir) st = fsc_fail(err, FSC_ERR_NOMEM, "out of memory");
-    if (!st) st = fsc_mlp_read_file(model_path, lim.max_file_bytes, &buf, &len, err);
+    if (!st) st = fsc_read_file(model_path, lim.max_file_bytes, (void **)&buf, &len, err);
     if (!st) {
         st = parse_with(buf, len, resolve_pkg, &w, ctx, out, err);
         if (st) fsc_error_prefix(err, "%s", model_path);
