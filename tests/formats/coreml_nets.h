@@ -15,13 +15,13 @@
 #include "flipscope/graph.h"
 
 /* Deterministic values in [-1, 1) (a 64-bit LCG). */
-static double net_rand(uint64_t *s)
+static inline double net_rand(uint64_t *s)
 {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;
     return (double)(*s >> 11) / 4503599627370496.0 - 1.0;
 }
 
-static fsc_tensor net_tensor(fsc_dtype dt, int rank, const int64_t *dims)
+static inline fsc_tensor net_tensor(fsc_dtype dt, int rank, const int64_t *dims)
 {
     fsc_shape s = fsc_shape_make(rank, dims);
     fsc_tensor t;
@@ -32,7 +32,7 @@ static fsc_tensor net_tensor(fsc_dtype dt, int rank, const int64_t *dims)
 }
 
 /* An fp16 CONSTANT node of random values scaled by amp (or all = value when amp is 0). */
-static int net_const(fsc_graph *g, const char *name, int rank, const int64_t *dims, double amp, double value,
+static inline int net_const(fsc_graph *g, const char *name, int rank, const int64_t *dims, double amp, double value,
                      uint64_t *seed)
 {
     fsc_tensor t = net_tensor(FSC_DT_F16, rank, dims);
@@ -41,7 +41,7 @@ static int net_const(fsc_graph *g, const char *name, int rank, const int64_t *di
     return fsc_graph_add_const_node(g, name, "const", name, FSC_DT_F16, &t, NULL);
 }
 
-static int net_node(fsc_graph *g, fsc_op op, const char *type, const char *name, const char *out, const int *in,
+static inline int net_node(fsc_graph *g, fsc_op op, const char *type, const char *name, const char *out, const int *in,
                     int n_in, const fsc_attrs *attr, fsc_dtype out_dtype, const fsc_shape *out_shape)
 {
     fsc_node_spec s;
@@ -66,7 +66,7 @@ static int net_node(fsc_graph *g, fsc_op op, const char *type, const char *name,
 }
 
 /* quantize -> dequantize of v with scalar fp16 scales; returns the dequantized value. */
-static int net_qdq(fsc_graph *g, int v, const char *tag, double scale)
+static inline int net_qdq(fsc_graph *g, int v, const char *tag, double scale)
 {
     char sn[64], sn2[64], qn[64], qo[64], dn[64], dout[64];
     snprintf(sn, sizeof sn, "%s_qscale", tag);
@@ -90,7 +90,7 @@ static int net_qdq(fsc_graph *g, int v, const char *tag, double scale)
 
 /* A weight: an fp16 CONSTANT node, or (wq) constexpr_affine_dequantize of int8 data with
  * per-output-channel fp16 scales, parameters as initializers "<op>.<attribute>". */
-static int net_weight(fsc_graph *g, const char *name, int rank, const int64_t *dims, bool wq, uint64_t *seed)
+static inline int net_weight(fsc_graph *g, const char *name, int rank, const int64_t *dims, bool wq, uint64_t *seed)
 {
     if (!wq) return net_const(g, name, rank, dims, 0.5, 0, seed);
     char qn[96], sn[96], zn[96], out[96];
@@ -173,7 +173,7 @@ static fsc_graph *net_build(bool aq, bool wq)
 
 /* ---- comparison ------------------------------------------------------------ */
 
-static bool net_attr_equal(const fsc_node *a, const fsc_node *b, int rank)
+static inline bool net_attr_equal(const fsc_node *a, const fsc_node *b, int rank)
 {
     const fsc_attrs *x = &a->attr, *y = &b->attr;
     switch (a->op) {
@@ -201,7 +201,7 @@ static bool net_attr_equal(const fsc_node *a, const fsc_node *b, int rank)
 }
 
 /* Value named name in a equals the value of the same name in b (dtype, shape, flags, constant bits). */
-static bool net_value_equal(const fsc_graph *a, int va, const fsc_graph *b, char *why, size_t len)
+static inline bool net_value_equal(const fsc_graph *a, int va, const fsc_graph *b, char *why, size_t len)
 {
     const fsc_value *x = &a->values[va];
     int vb = fsc_graph_find(b, x->name);
@@ -219,7 +219,7 @@ static bool net_value_equal(const fsc_graph *a, int va, const fsc_graph *b, char
     return true;
 }
 
-static bool net_node_equal(const fsc_graph *a, int i, const fsc_graph *b, int j, char *why, size_t len)
+static inline bool net_node_equal(const fsc_graph *a, int i, const fsc_graph *b, int j, char *why, size_t len)
 {
     const fsc_node *x = &a->nodes[i], *y = &b->nodes[j];
     if (x->op != y->op || strcmp(x->op_type, y->op_type) || strcmp(x->name, y->name) || x->n_in != y->n_in ||
@@ -240,7 +240,7 @@ static bool net_node_equal(const fsc_graph *a, int i, const fsc_graph *b, int j,
 }
 
 /* Consumers of value v in g. */
-static int net_consumers(const fsc_graph *g, int v)
+static inline int net_consumers(const fsc_graph *g, int v)
 {
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++)
@@ -250,7 +250,7 @@ static int net_consumers(const fsc_graph *g, int v)
 
 /* a's nodes appear in b in order; b's other nodes are unconsumed CONSTANT nodes (parameter consts).
  * exact: no other nodes at all. Returns the number of extra nodes, or -1 with why set. */
-static int net_graph_match(const fsc_graph *a, const fsc_graph *b, bool exact, char *why, size_t len)
+static inline int net_graph_match(const fsc_graph *a, const fsc_graph *b, bool exact, char *why, size_t len)
 {
     int j = 0, extra = 0;
     for (int i = 0; i < a->n_nodes; i++) {
@@ -277,7 +277,7 @@ static int net_graph_match(const fsc_graph *a, const fsc_graph *b, bool exact, c
 }
 
 /* Number of nodes with op_type t. */
-static int net_count(const fsc_graph *g, const char *t)
+static inline int net_count(const fsc_graph *g, const char *t)
 {
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++) n += !strcmp(g->nodes[i].op_type, t);
