@@ -73,12 +73,15 @@ static fsc_status resolve_pkg(void *user, const char *name, const uint8_t **buf,
         fsc_error_prefix(err, "blob file '%s'", name);
         return st;
     }
-    uint8_t *b;
+    uint8_t *b = NULL;
     size_t l;
     st = fsc_read_file(path, w->max_bytes, (void **)&b, &l, err);
     if (!st) st = fsc_mlp_blob_check(b, l, path, err);
     free(path); /* messages from the two calls above already name the file */
-    if (st) return st;
+    if (st) {
+        free(b);
+        return st;
+    }
     char *dup = strdup(name);
     if (!dup) {
         free(b);
