@@ -633,6 +633,49 @@ static void test_hostile_declared_type(void **state)
     fsc_graph_free(g);
 }
 
+/* Random byte corruptions of a program and its weights: every one is either read or refused
+ * with an error; never a crash or a leak (the ASan build runs this too). */
+static void test_mutations(void **state)
+{
+    (void)state;
+    fsc_graph *g = net_build(true, true);
+    void *m, *w;
+    size_t ml, wl;
+    assert_int_equal(fsc_mlmodel_serialize(g, &m, &ml, &w, &wl, NULL), FSC_OK);
+    uint8_t *bm = malloc(ml), *bw = malloc(wl);
+    assert_non_null(bm);
+    assert_non_null(bw);
+    int rounds = getenv("FSC_TEST_QUICK") ? 300 : 2000, refused = 0;
+    uint64_t s = 7;
+    for (int r = 0; r < rounds; r++) {
+        memcpy(bm, m, ml);
+        memcpy(bw, w, wl);
+        int flips = 1 + (int)((net_rand(&s) + 1) * 2);
+        for (int k = 0; k < flips; k++) {
+            bool in_w = r % 3 == 2;
+            size_t n = in_w ? wl : ml;
+            size_t at = (size_t)((net_rand(&s) + 1) / 2 * (double)n) % n;
+            (in_w ? bw : bm)[at] = (uint8_t)(256 * (net_rand(&s) + 1) / 2);
+        }
+        fsc_graph *out = NULL;
+        fsc_error err;
+        fsc_status st = fsc_mlmodel_parse(bm, ml, bw, wl, NULL, &out, &err);
+        if (st) {
+            assert_null(out);
+            assert_true(err.msg[0] != '\0');
+            refused++;
+        } else {
+            fsc_graph_free(out);
+        }
+    }
+    assert_true(refused > 0);
+    free(bm);
+    free(bw);
+    free(m);
+    free(w);
+    fsc_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_hostile_blobs),
         cmocka_unit_test(test_hostile_program),
         cmocka_unit_test(test_hostile_declared_type),
+        cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
