@@ -18,7 +18,6 @@
 #define FLIPSCOPE_PROBE_INSPECT_H
 
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "flipscope/graph.h"
 #include "flipscope/status.h"
@@ -84,11 +83,6 @@ void fsc_inspect_result_free(fsc_inspect_result *r);
 
 /* The sentence of a verdict. */
 const char *fsc_inspect_verdict_text(fsc_inspect_verdict v);
-
-/* Human-readable report (model names the file in the heading). */
-void fsc_inspect_print_text(FILE *f, const fsc_inspect_result *r, const char *model);
-/* The same as one JSON object. */
-void fsc_inspect_print_json(FILE *f, const fsc_inspect_result *r, const char *model);
 
 #ifdef __cplusplus
 }

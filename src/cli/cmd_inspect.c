@@ -53,8 +53,14 @@ int fsc_cmd_inspect(int argc, char **argv)
         fsc_graph_free(g);
         return fsc_cli_fail("inspect", &err);
     }
-    if (json) fsc_inspect_print_json(stdout, &r, path);
-    else fsc_inspect_print_text(stdout, &r, path);
+    if (json) {
+        cJSON *doc = fsc_cli_json_doc("inspect");
+        cJSON_AddStringToObject(doc, "model", path);
+        cJSON_AddItemToObject(doc, "inspect", fsc_cli_inspect_json(&r));
+        fsc_cli_print_json(doc);
+    } else {
+        fsc_cli_inspect_text(stdout, &r, path);
+    }
     fsc_inspect_result_free(&r);
     fsc_graph_free(g);
     return FSC_EXIT_OK;

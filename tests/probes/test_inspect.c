@@ -220,7 +220,12 @@ static void test_cli(void **state)
     snprintf(args, sizeof args, "inspect '%s' --json --hits 2", p);
     char *out = run_cli(args, &rc);
     assert_int_equal(rc, 0);
-    cJSON *j = cJSON_Parse(out);
+    cJSON *doc = cJSON_Parse(out);
+    assert_non_null(doc);
+    assert_int_equal(cJSON_GetObjectItem(doc, "schema_version")->valueint, 1);
+    assert_string_equal(cJSON_GetObjectItem(doc, "command")->valuestring, "inspect");
+    assert_string_equal(cJSON_GetObjectItem(doc, "model")->valuestring, p);
+    cJSON *j = cJSON_GetObjectItem(doc, "inspect");
     assert_non_null(j);
     assert_int_equal(cJSON_GetObjectItem(j, "quantize_ops")->valueint, 5);
     assert_int_equal(cJSON_GetObjectItem(j, "dequantize_ops")->valueint, 5);
@@ -232,7 +237,7 @@ static void test_cli(void **state)
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "op_types"), "const")->valueint, 32);
     assert_string_equal(cJSON_GetObjectItem(j, "interpretation")->valuestring,
                         "quantize/dequantize pairs are present before real ops");
-    cJSON_Delete(j);
+    cJSON_Delete(doc);
     free(out);
 
     snprintf(args, sizeof args, "inspect '%s'", p);

@@ -1,7 +1,7 @@
-/* inspect_print.c: text and JSON renderings of an inspect result. */
+/* inspect_render.c: text and JSON renderings of an inspect result. */
 #include <stdio.h>
 
-#include "flipscope/probe_inspect.h"
+#include "cli/cli.h"
 
 static void counts_inline(FILE *f, const fsc_inspect_count *c, int n)
 {
@@ -16,7 +16,7 @@ static void refs(FILE *f, const char *title, const fsc_inspect_ref *r, int n, co
                 r[i].detail);
 }
 
-void fsc_inspect_print_text(FILE *f, const fsc_inspect_result *r, const char *model)
+void fsc_cli_inspect_text(FILE *f, const fsc_inspect_result *r, const char *model)
 {
     fprintf(f, "model: %s\nops: %d\n\nop types:\n", model, r->n_ops);
     for (int i = 0; i < r->n_op_types; i++) fprintf(f, "  %-34s %d\n", r->op_types[i].name, r->op_types[i].count);
@@ -59,66 +59,49 @@ void fsc_inspect_print_text(FILE *f, const fsc_inspect_result *r, const char *mo
     fprintf(f, "  interpretation: %s\n", r->interpretation);
 }
 
-static void jstr(FILE *f, const char *s)
+static cJSON *counts_json(const fsc_inspect_count *c, int n)
 {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < n; i++) cJSON_AddNumberToObject(o, c[i].name, c[i].count);
+    return o;
 }
 
-static void jcounts(FILE *f, const char *key, const fsc_inspect_count *c, int n)
+static cJSON *refs_json(const fsc_inspect_ref *r, int n, const char *detail_key)
 {
-    fprintf(f, "  \"%s\": {", key);
+    cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < n; i++) {
-        fprintf(f, "%s", i ? ", " : "");
-        jstr(f, c[i].name);
-        fprintf(f, ": %d", c[i].count);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "node", r[i].node);
+        cJSON_AddStringToObject(o, "op_type", r[i].op_type);
+        cJSON_AddStringToObject(o, "name", r[i].name ? r[i].name : "");
+        cJSON_AddStringToObject(o, "value", r[i].value ? r[i].value : "");
+        cJSON_AddStringToObject(o, detail_key, r[i].detail ? r[i].detail : "");
+        cJSON_AddItemToArray(a, o);
     }
-    fprintf(f, "},\n");
+    return a;
 }
 
-static void jrefs(FILE *f, const char *key, const char *detail_key, const fsc_inspect_ref *r, int n)
+cJSON *fsc_cli_inspect_json(const fsc_inspect_result *r)
 {
-    fprintf(f, "  \"%s\": [", key);
-    for (int i = 0; i < n; i++) {
-        fprintf(f, "%s\n    {\"node\": %d, \"op_type\": ", i ? "," : "", r[i].node);
-        jstr(f, r[i].op_type);
-        fprintf(f, ", \"name\": ");
-        jstr(f, r[i].name);
-        fprintf(f, ", \"value\": ");
-        jstr(f, r[i].value);
-        fprintf(f, ", \"%s\": ", detail_key);
-        jstr(f, r[i].detail);
-        fprintf(f, "}");
-    }
-    fprintf(f, "%s],\n", n ? "\n  " : "");
-}
-
-void fsc_inspect_print_json(FILE *f, const fsc_inspect_result *r, const char *model)
-{
-    fprintf(f, "{\n  \"model\": ");
-    jstr(f, model);
-    fprintf(f, ",\n  \"ops\": %d,\n", r->n_ops);
-    jcounts(f, "op_types", r->op_types, r->n_op_types);
-    jcounts(f, "output_dtypes", r->out_dtypes, r->n_out_dtypes);
-    fprintf(f, "  \"total_hits\": %d,\n", r->total_hits);
-    jrefs(f, "hits", "keyword", r->hits, r->n_hits);
-    jrefs(f, "quantized_values", "dtype", r->quantized, r->n_quantized);
-    jrefs(f, "dequantized_values", "dtype", r->dequantized, r->n_dequantized);
-    jrefs(f, "real_ops_consuming_dequantized", "producer", r->deq_consumers, r->n_deq_consumers);
-    jcounts(f, "real_ops_consuming_dequantized_by_type", r->deq_consumer_types, r->n_deq_consumer_types);
-    jrefs(f, "real_ops_consuming_quantized", "producer", r->q_consumers, r->n_q_consumers);
-    jcounts(f, "real_ops_consuming_quantized_by_type", r->q_consumer_types, r->n_q_consumer_types);
-    fprintf(f, "  \"weight_quantization_evidence\": %s,\n  \"weight_dequantize_ops\": %d,\n",
-            r->weight_evidence ? "true" : "false", r->weight_dequant_ops);
-    fprintf(f, "  \"activation_quantization_evidence\": %s,\n  \"quantize_ops\": %d,\n  \"dequantize_ops\": %d,\n",
-            r->activation_evidence ? "true" : "false", r->quantize_ops, r->dequantize_ops);
-    fprintf(f, "  \"interpretation\": ");
-    jstr(f, r->interpretation);
-    fprintf(f, "\n}\n");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "ops", r->n_ops);
+    cJSON_AddItemToObject(o, "op_types", counts_json(r->op_types, r->n_op_types));
+    cJSON_AddItemToObject(o, "output_dtypes", counts_json(r->out_dtypes, r->n_out_dtypes));
+    cJSON_AddNumberToObject(o, "total_hits", r->total_hits);
+    cJSON_AddItemToObject(o, "hits", refs_json(r->hits, r->n_hits, "keyword"));
+    cJSON_AddItemToObject(o, "quantized_values", refs_json(r->quantized, r->n_quantized, "dtype"));
+    cJSON_AddItemToObject(o, "dequantized_values", refs_json(r->dequantized, r->n_dequantized, "dtype"));
+    cJSON_AddItemToObject(o, "real_ops_consuming_dequantized", refs_json(r->deq_consumers, r->n_deq_consumers, "producer"));
+    cJSON_AddItemToObject(o, "real_ops_consuming_dequantized_by_type",
+                          counts_json(r->deq_consumer_types, r->n_deq_consumer_types));
+    cJSON_AddItemToObject(o, "real_ops_consuming_quantized", refs_json(r->q_consumers, r->n_q_consumers, "producer"));
+    cJSON_AddItemToObject(o, "real_ops_consuming_quantized_by_type",
+                          counts_json(r->q_consumer_types, r->n_q_consumer_types));
+    cJSON_AddBoolToObject(o, "weight_quantization_evidence", r->weight_evidence);
+    cJSON_AddNumberToObject(o, "weight_dequantize_ops", r->weight_dequant_ops);
+    cJSON_AddBoolToObject(o, "activation_quantization_evidence", r->activation_evidence);
+    cJSON_AddNumberToObject(o, "quantize_ops", r->quantize_ops);
+    cJSON_AddNumberToObject(o, "dequantize_ops", r->dequantize_ops);
+    cJSON_AddStringToObject(o, "interpretation", r->interpretation);
+    return o;
 }
