@@ -431,6 +431,45 @@ static void test_save_replaces_atomically(void **state)
     fsc_graph_free(big);
 }
 
+/* One scale constant shared by a quantize and its dequantize (as a transform may build it) is written
+ * as one const op per op, as coremltools does; the graph read back is stable. */
+static void test_shared_scale(void **state)
+{
+    (void)state;
+    fsc_graph *g = fsc_graph_new("shared", NULL);
+    int64_t d[2] = {1, 4};
+    fsc_shape s = fsc_shape_make(2, d);
+    int x = fsc_graph_add_input(g, "x", FSC_DT_F16, &s, NULL);
+    int sc = net_const(g, "sc", 0, NULL, 0, 0.25, NULL);
+    fsc_attrs a;
+    memset(&a, 0, sizeof a);
+    a.quant.out_dtype = FSC_DT_I8;
+    int in[3] = {x, sc, -1};
+    int q = net_node(g, FSC_OP_QUANTIZE, "quantize", "q", "xq", in, 3, &a, FSC_DT_I8, NULL);
+    a.quant.out_dtype = FSC_DT_F16;
+    int in2[3] = {q, sc, -1};
+    int dq = net_node(g, FSC_OP_DEQUANTIZE, "dequantize", "dq", "xdq", in2, 3, &a, FSC_DT_F16, NULL);
+    int y = net_node(g, FSC_OP_RELU, "relu", "r", "y", &dq, 1, NULL, 0, NULL);
+    fsc_graph_add_output(g, y, NULL);
+    save(g, tpath("shared.mlpackage"));
+    fsc_graph *g1 = load(tpath("shared.mlpackage"));
+    /* two scale copies and the output_dtype string; the shared original is not written */
+    assert_int_equal(net_count(g1, "const"), 3);
+    assert_int_equal(fsc_graph_find(g1, "sc"), -1);
+    int s1 = fsc_graph_find(g1, "xq_scale_0"), s2 = fsc_graph_find(g1, "xdq_scale_0");
+    assert_true(s1 >= 0 && s2 >= 0);
+    assert_true(fsc_tensor_get(g1->values[s1].constant, 0) == 0.25);
+    assert_true(fsc_tensor_get(g1->values[s2].constant, 0) == 0.25);
+    assert_int_equal(g1->nodes[g1->values[fsc_graph_find(g1, "xdq")].producer].in[1], s2);
+    save(g1, tpath("shared2.mlpackage"));
+    fsc_graph *g2 = load(tpath("shared2.mlpackage"));
+    char why[256];
+    assert_int_equal(net_graph_match(g1, g2, true, why, sizeof why), 0);
+    fsc_graph_free(g);
+    fsc_graph_free(g1);
+    fsc_graph_free(g2);
+}
+
 /* ---- hostile packages ------------------------------------------------------ */
 
 static void write_text(const char *path, const char *text)
@@ -684,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_onnx_qdq_through_mlpackage),
         cmocka_unit_test(test_bare_mlmodel),
         cmocka_unit_test(test_save_replaces_atomically),
+        cmocka_unit_test(test_shared_scale),
         cmocka_unit_test(test_hostile_manifest),
         cmocka_unit_test(test_hostile_symlink_escape),
         cmocka_unit_test(test_hostile_blobs),

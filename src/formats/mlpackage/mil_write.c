@@ -491,6 +491,27 @@ static bool constexpr_dequant(const fsc_graph *g, const fsc_node *nd)
            (nd->n_in < 3 || nd->in[2] < 0 || fsc_graph_is_const(g, nd->in[2]));
 }
 
+/* True when input k of a quantize/dequantize is a shared constant scale or zero point: coremltools
+ * gives every quantize and dequantize its own const ops, so such a constant is written once per op. */
+static bool own_qparam(const wr *w, const fsc_node *nd, int k)
+{
+    if (nd->op != FSC_OP_QUANTIZE && nd->op != FSC_OP_DEQUANTIZE) return false;
+    int v = k >= 1 && k < nd->n_in ? nd->in[k] : -1;
+    return v >= 0 && w->g->values[v].constant && w->consumers[v] > 1;
+}
+
+/* Binds quantize/dequantize parameter key (input k): a copy of a shared constant, or the value itself. */
+static void bind_qparam(wr *w, Mlp_Op *op, const fsc_node *nd, int k, const char *base, const char *key)
+{
+    if (!own_qparam(w, nd, k)) {
+        bind_value(w, op, key, nd->in[k]);
+        return;
+    }
+    const fsc_value *v = &w->g->values[nd->in[k]];
+    fsc_tensor t;
+    if (!w->st && !(w->st = fsc_tensor_clone(&t, v->constant, w->err))) param(w, op, base, key, v->dtype, &t);
+}
+
 static void write_constexpr(wr *w, const fsc_node *nd, const char *name)
 {
     const fsc_graph *g = w->g;
@@ -689,8 +710,8 @@ static void write_node(wr *w, int ni)
         bool q = nd->op == FSC_OP_QUANTIZE;
         op = new_op(w, q ? "quantize" : "dequantize", name);
         bind_value(w, op, "input", in[0]);
-        if (nd->n_in > 2 && in[2] >= 0) bind_value(w, op, "zero_point", in[2]);
-        bind_value(w, op, "scale", in[1]);
+        if (nd->n_in > 2 && in[2] >= 0) bind_qparam(w, op, nd, 2, base, "zero_point");
+        bind_qparam(w, op, nd, 1, base, "scale");
         if (g->values[in[1]].shape.rank > 0) /* a per-axis scale */
             param_ints(w, op, base, "axis", &nd->attr.quant.axis, 1, true);
         if (q) {
@@ -756,14 +777,14 @@ static fsc_status setup(wr *w, const fsc_graph *g, fsc_error *err)
         return w->st = fsc_fail(err, FSC_ERR_NOMEM, "out of memory");
     fsc_status st = fsc_mlp_blob_writer_init(&w->blobs, err);
     if (st) return w->st = st;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0) w->consumers[g->nodes[i].in[k]]++;
     for (int i = 0; i < g->n_nodes; i++) {
         const fsc_node *nd = &g->nodes[i];
-        bool absorbed = constexpr_dequant(g, nd);
-        for (int k = 0; k < nd->n_in; k++) {
-            if (nd->in[k] < 0) continue;
-            w->consumers[nd->in[k]]++;
-            if (!absorbed) w->plain_consumers[nd->in[k]]++;
-        }
+        if (constexpr_dequant(g, nd)) continue; /* its constants become attributes */
+        for (int k = 0; k < nd->n_in; k++)
+            if (nd->in[k] >= 0 && !own_qparam(w, nd, k)) w->plain_consumers[nd->in[k]]++;
     }
     for (int v = 0; v < g->n_values && !w->st; v++) w->mil[v] = unique_name(w, g->values[v].name, false);
     for (int i = 0; i < g->n_inputs; i++) w->emitted[g->inputs[i]] = true;
