@@ -116,7 +116,7 @@ static inline int net_weight(fsc_graph *g, const char *name, int rank, const int
 
 /* The seed-shaped net. aq: activation quantize/dequantize pairs (prefix on conv/linear inputs,
  * suffix after each conv); wq: constexpr weights. */
-static fsc_graph *net_build(bool aq, bool wq)
+static inline fsc_graph *net_build(bool aq, bool wq)
 {
     uint64_t seed = 12345;
     fsc_graph *g = fsc_graph_new("net", NULL);
