@@ -8,6 +8,10 @@
 
 #include "formats/mlpackage/mil_read.h"
 
+/* Bound on strides, dilations, kernel sizes and pads: far beyond any real model, small enough
+ * that window arithmetic on 2^40-element dimensions cannot overflow. */
+#define MAX_WINDOW (1 << 20)
+
 typedef struct rd {
     fsc_graph *g;
     const fsc_limits *lim;
@@ -306,7 +310,8 @@ static fsc_status resolve_pads(rd *r, const char *pad_type, const int64_t *pad, 
     if (!strcmp(pad_type, "custom")) {
         if (npad != 4) return fsc_fail(r->err, FSC_ERR_FORMAT, "pad_type custom needs 4 pad values, got %d", npad < 0 ? 0 : npad);
         for (int i = 0; i < 4; i++)
-            if (pad[i] < 0) return fsc_fail(r->err, FSC_ERR_FORMAT, "negative pad %lld", (long long)pad[i]);
+            if (pad[i] < 0 || pad[i] > MAX_WINDOW)
+                return fsc_fail(r->err, FSC_ERR_FORMAT, "pad %lld out of range [0, %d]", (long long)pad[i], MAX_WINDOW);
         out[0] = pad[0]; /* MIL: h_begin, h_end, w_begin, w_end */
         out[2] = pad[1];
         out[1] = pad[2];
@@ -334,8 +339,8 @@ static fsc_status two_ints(rd *r, const char *key, int64_t dflt, int64_t *out, b
     if (st) return st;
     if (n < 0) out[0] = out[1] = dflt;
     else if (n != 2) return fsc_fail(r->err, FSC_ERR_FORMAT, "parameter '%s' needs 2 values, got %d", key, n);
-    if (positive && (out[0] < 1 || out[1] < 1))
-        return fsc_fail(r->err, FSC_ERR_FORMAT, "parameter '%s' must be positive", key);
+    if (positive && (out[0] < 1 || out[1] < 1 || out[0] > MAX_WINDOW || out[1] > MAX_WINDOW))
+        return fsc_fail(r->err, FSC_ERR_FORMAT, "parameter '%s' must lie in [1, %d]", key, MAX_WINDOW);
     return FSC_OK;
 }
 
@@ -386,8 +391,8 @@ static fsc_status read_pool(rd *r, fsc_op kind)
     char pt[32];
     bool has_pt, exclude = false;
     if ((st = param_ints(r, "kernel_sizes", p->kernel, 2, &nk))) return st;
-    if (nk != 2 || p->kernel[0] < 1 || p->kernel[1] < 1)
-        return fsc_fail(r->err, FSC_ERR_FORMAT, "kernel_sizes must hold 2 positive values");
+    if (nk != 2 || p->kernel[0] < 1 || p->kernel[1] < 1 || p->kernel[0] > MAX_WINDOW || p->kernel[1] > MAX_WINDOW)
+        return fsc_fail(r->err, FSC_ERR_FORMAT, "kernel_sizes must hold 2 values in [1, %d]", MAX_WINDOW);
     if ((st = two_ints(r, "strides", 1, p->stride, true)) || (st = param_ints(r, "pad", pad, 4, &npad)) ||
         (st = param_string(r, "pad_type", pt, sizeof pt, &has_pt)) || (st = param_bool(r, "ceil_mode", false, &p->ceil_mode)))
         return st;
@@ -473,6 +478,8 @@ static fsc_status read_reshape(rd *r)
     for (int i = 0; i < n; i++) {
         if (dims[i] == -1 && infer < 0) infer = i;
         else if (dims[i] <= 0) return fsc_fail(r->err, FSC_ERR_UNSUPPORTED, "reshape dimension %lld", (long long)dims[i]);
+        else if (dims[i] > total || known > total / dims[i])
+            return fsc_fail(r->err, FSC_ERR_FORMAT, "reshape shape does not fit %lld elements", (long long)total);
         else known *= dims[i];
     }
     if (infer >= 0) {
