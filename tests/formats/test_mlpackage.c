@@ -346,6 +346,177 @@ static void test_onnx_qdq_through_mlpackage(void **state)
     fsc_graph_free(g1);
 }
 
+/* More ONNX fixtures (layer_norm, gelu, clip, pad, slice, gather, pow, erf, ... with NumPy references):
+ * through .mlpackage they compute bit-identically to the ONNX graph. */
+static void test_onnx_fixtures_through_mlpackage(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"ln_gelu", "old_opset"};
+    for (int k = 0; k < 2; k++) {
+        char src[512], in0[512], out0[512], pkg[64];
+        snprintf(src, sizeof src, FSC_FIXTURES "/onnx/%s.onnx", names[k]);
+        snprintf(in0, sizeof in0, FSC_FIXTURES "/onnx/%s.in0.npy", names[k]);
+        snprintf(out0, sizeof out0, FSC_FIXTURES "/onnx/%s.out0.npy", names[k]);
+        snprintf(pkg, sizeof pkg, "%s.mlpackage", names[k]);
+        fsc_graph *g = load(src);
+        save(g, tpath(pkg));
+        fsc_graph *g1 = load(tpath(pkg));
+        fsc_error err;
+        fsc_tensor x, ref;
+        assert_int_equal(fsc_npy_read(in0, NULL, &x, NULL, &err), FSC_OK);
+        assert_int_equal(fsc_npy_read(out0, NULL, &ref, NULL, &err), FSC_OK);
+        const char *cfgs[2] = {"emu:fp64", "emu:fp32"};
+        for (int c = 0; c < 2; c++) {
+            fsc_engine *e1, *e2;
+            fsc_tensor y1, y2;
+            assert_int_equal(fsc_engine_open(cfgs[c], g, NULL, &e1, &err), FSC_OK);
+            assert_int_equal(fsc_engine_open(cfgs[c], g1, NULL, &e2, &err), FSC_OK);
+            assert_int_equal(fsc_engine_run(e1, &x, &y1, NULL, &err), FSC_OK);
+            assert_int_equal(fsc_engine_run(e2, &x, &y2, NULL, &err), FSC_OK);
+            assert_int_equal(y1.nbytes, y2.nbytes);
+            assert_memory_equal(y1.data, y2.data, y1.nbytes);
+            if (c == 0) { /* fp64 against the NumPy float64 reference */
+                assert_int_equal(fsc_tensor_numel(&y2), fsc_tensor_numel(&ref));
+                for (int64_t i = 0; i < fsc_tensor_numel(&ref); i++)
+                    assert_true(fabs(fsc_tensor_get(&y2, i) - fsc_tensor_get(&ref, i)) <= 1e-6 * (1 + fabs(fsc_tensor_get(&ref, i))));
+            }
+            fsc_tensor_free(&y1);
+            fsc_tensor_free(&y2);
+            fsc_engine_close(e1);
+            fsc_engine_close(e2);
+        }
+        fsc_tensor_free(&x);
+        fsc_tensor_free(&ref);
+        fsc_graph_free(g);
+        fsc_graph_free(g1);
+    }
+}
+
+/* An fp32 constant node of random values (or all = value when amp is 0). */
+static int zconst(fsc_graph *g, const char *name, int rank, const int64_t *dims, double amp, double value, uint64_t *seed)
+{
+    fsc_tensor t = net_tensor(FSC_DT_F32, rank, dims);
+    for (int64_t i = 0; i < fsc_tensor_numel(&t); i++)
+        fsc_tensor_set(&t, i, (double)(float)(amp ? amp * net_rand(seed) + value : value));
+    return fsc_graph_add_const_node(g, name, "const", name, FSC_DT_F32, &t, NULL);
+}
+
+/* Every other op the writer knows, with non-default parameters (asymmetric pads, negative slice steps). */
+static fsc_graph *zoo_graph(void)
+{
+    uint64_t sd = 3;
+    fsc_graph *g = fsc_graph_new("zoo", NULL);
+    int64_t xd[4] = {1, 4, 6, 6}, c4[1] = {4}, c32[1] = {32}, wd[2] = {32, 5};
+    fsc_shape xs = fsc_shape_make(4, xd);
+    int v = fsc_graph_add_input(g, "x", FSC_DT_F32, &xs, NULL);
+    fsc_attrs a;
+    int bn[5] = {v, zconst(g, "bn_scale", 1, c4, 0.5, 1, &sd), zconst(g, "bn_bias", 1, c4, 0.5, 0, &sd),
+                 zconst(g, "bn_mean", 1, c4, 0.5, 0, &sd), zconst(g, "bn_var", 1, c4, 0.25, 1, &sd)};
+    memset(&a, 0, sizeof a);
+    a.norm.epsilon = (double)1e-3f;
+    v = net_node(g, FSC_OP_BATCHNORM, "batch_norm", "bn", "bn_out", bn, 5, &a, 0, NULL);
+    memset(&a, 0, sizeof a);
+    a.pad.pads[2] = 1; /* begin of H */
+    a.pad.pads[7] = 2; /* end of W */
+    a.pad.value = 0.5;
+    v = net_node(g, FSC_OP_PAD, "pad", "pad", "pad_out", &v, 1, &a, 0, NULL); /* [1,4,7,8] */
+    memset(&a, 0, sizeof a);
+    a.pool = (fsc_attr_pool){{2, 2}, {2, 2}, {0, 0, 1, 1}, {1, 1}, true, false};
+    v = net_node(g, FSC_OP_MAXPOOL, "max_pool", "mp", "mp_out", &v, 1, &a, 0, NULL); /* [1,4,4,4] */
+    a.pool = (fsc_attr_pool){{3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, false};
+    v = net_node(g, FSC_OP_AVGPOOL, "avg_pool", "ap", "ap_out", &v, 1, &a, 0, NULL);
+    memset(&a, 0, sizeof a);
+    int64_t sst[4] = {0, 3, 0, 3}, sstep[4] = {1, -1, 2, -2}, sod[4] = {1, 4, 2, 2};
+    for (int i = 0; i < 4; i++) {
+        a.slice.start[i] = sst[i];
+        a.slice.step[i] = sstep[i];
+    }
+    fsc_shape sos = fsc_shape_make(4, sod);
+    v = net_node(g, FSC_OP_SLICE, "slice_by_index", "sl", "sl_out", &v, 1, &a, 0, &sos);
+    memset(&a, 0, sizeof a);
+    int perm[4] = {0, 2, 3, 1};
+    memcpy(a.transpose.perm, perm, sizeof perm);
+    v = net_node(g, FSC_OP_TRANSPOSE, "transpose", "tr", "tr_out", &v, 1, &a, 0, NULL); /* [1,2,2,4] */
+    int64_t rd[2] = {1, 16};
+    fsc_shape rs = fsc_shape_make(2, rd);
+    v = net_node(g, FSC_OP_RESHAPE, "reshape", "rs", "rs_out", &v, 1, NULL, 0, &rs);
+    memset(&a, 0, sizeof a);
+    a.axis.axis = 1;
+    int cin[2] = {v, v};
+    v = net_node(g, FSC_OP_CONCAT, "concat", "cat", "cat_out", cin, 2, &a, 0, NULL); /* [1,32] */
+    memset(&a, 0, sizeof a);
+    a.norm.axis = 1;
+    a.norm.epsilon = (double)1e-5f;
+    int ln[3] = {v, zconst(g, "ln_scale", 1, c32, 0.5, 1, &sd), zconst(g, "ln_bias", 1, c32, 0.5, 0, &sd)};
+    v = net_node(g, FSC_OP_LAYERNORM, "layer_norm", "ln", "ln_out", ln, 3, &a, 0, NULL);
+    memset(&a, 0, sizeof a);
+    a.axis.axis = -1;
+    v = net_node(g, FSC_OP_SOFTMAX, "softmax", "sm", "sm_out", &v, 1, &a, 0, NULL);
+    v = net_node(g, FSC_OP_SQRT, "sqrt", "sq", "sq_out", &v, 1, NULL, 0, NULL);
+    int pin[2] = {v, zconst(g, "two", 0, NULL, 0, 2.0, NULL)};
+    v = net_node(g, FSC_OP_POW, "pow", "pw", "pw_out", pin, 2, NULL, 0, NULL);
+    memset(&a, 0, sizeof a);
+    a.gelu.tanh_approx = true;
+    v = net_node(g, FSC_OP_GELU, "gelu", "ge", "ge_out", &v, 1, &a, 0, NULL);
+    v = net_node(g, FSC_OP_ERF, "erf", "er", "er_out", &v, 1, NULL, 0, NULL);
+    v = net_node(g, FSC_OP_TANH, "tanh", "th", "th_out", &v, 1, NULL, 0, NULL);
+    v = net_node(g, FSC_OP_SIGMOID, "sigmoid", "sg", "sg_out", &v, 1, NULL, 0, NULL);
+    v = net_node(g, FSC_OP_IDENTITY, "identity", "id", "id_out", &v, 1, NULL, 0, NULL);
+    int sin[2] = {v, zconst(g, "half", 0, NULL, 0, 0.5, NULL)};
+    v = net_node(g, FSC_OP_SUB, "sub", "sb", "sb_out", sin, 2, NULL, 0, NULL);
+    int din[2] = {v, zconst(g, "three", 0, NULL, 0, 3.0, NULL)};
+    v = net_node(g, FSC_OP_DIV, "real_div", "dv", "dv_out", din, 2, NULL, 0, NULL);
+    v = net_node(g, FSC_OP_RELU, "relu", "rl", "rl_out", &v, 1, NULL, 0, NULL);
+    int min[2] = {v, zconst(g, "mm_w", 2, wd, 1.0, 0, &sd)};
+    v = net_node(g, FSC_OP_MATMUL, "matmul", "mm", "mm_out", min, 2, NULL, 0, NULL); /* [1,5] */
+    fsc_tensor idx = net_tensor(FSC_DT_I32, 1, (int64_t[]){2});
+    fsc_tensor_set(&idx, 0, 4);
+    fsc_tensor_set(&idx, 1, 1);
+    int gin[2] = {v, fsc_graph_add_const_node(g, "idx", "const", "idx", FSC_DT_I32, &idx, NULL)};
+    memset(&a, 0, sizeof a);
+    a.axis.axis = 1;
+    v = net_node(g, FSC_OP_GATHER, "gather", "ga", "ga_out", gin, 2, &a, 0, NULL); /* [1,2] */
+    memset(&a, 0, sizeof a);
+    a.clip.lo = -0.25;
+    a.clip.hi = 0.25;
+    v = net_node(g, FSC_OP_CLIP, "clip", "cl", "cl_out", &v, 1, &a, 0, NULL);
+    memset(&a, 0, sizeof a);
+    a.cast.to = FSC_DT_F16;
+    v = net_node(g, FSC_OP_CAST, "cast", "c16", "c16_out", &v, 1, &a, FSC_DT_F16, NULL);
+    int ain[2] = {v, v};
+    v = net_node(g, FSC_OP_ADD, "add", "ad", "y", ain, 2, NULL, 0, NULL);
+    fsc_graph_add_output(g, v, NULL);
+    return g;
+}
+
+static void test_op_zoo_roundtrip(void **state)
+{
+    (void)state;
+    fsc_graph *g = zoo_graph();
+    assert_non_null(g);
+    assert_int_equal(g->values[g->outputs[0]].shape.dim[1], 2);
+    save(g, tpath("zoo.mlpackage"));
+    fsc_graph *g1 = load(tpath("zoo.mlpackage"));
+    char why[256] = "";
+    int extra = net_graph_match(g, g1, false, why, sizeof why);
+    if (extra < 0) fprintf(stderr, "zoo mismatch: %s\n", why);
+    assert_true(extra > 0);
+    save(g1, tpath("zoo2.mlpackage"));
+    fsc_graph *g2 = load(tpath("zoo2.mlpackage"));
+    assert_int_equal(net_graph_match(g1, g2, true, why, sizeof why), 0);
+    assert_same_outputs(g, g1, "emu:fp64");
+    assert_same_outputs(g, g1, "emu:fp32");
+    /* The slice read back: starts and steps as built. */
+    const fsc_node *sl = &g1->nodes[g1->values[fsc_graph_find(g1, "sl_out")].producer];
+    assert_int_equal(sl->attr.slice.start[1], 3);
+    assert_int_equal(sl->attr.slice.step[1], -1);
+    assert_int_equal(sl->attr.slice.start[3], 3);
+    assert_int_equal(sl->attr.slice.step[3], -2);
+    fsc_graph_free(g);
+    fsc_graph_free(g1);
+    fsc_graph_free(g2);
+}
+
 /* Builds a graph whose constants are all small: x -> relu -> sigmoid * k. */
 static fsc_graph *small_graph(void)
 {
@@ -412,13 +583,12 @@ static void test_save_replaces_atomically(void **state)
     int x = fsc_graph_add_input(bad, "x", FSC_DT_F32, &s, NULL);
     fsc_attrs a;
     memset(&a, 0, sizeof a);
-    a.clip.lo = 0;
-    a.clip.hi = 6;
-    int y = net_node(bad, FSC_OP_CLIP, "Clip", "clipper", "y", &x, 1, &a, 0, NULL);
+    a.cast.to = FSC_DT_F64; /* Core ML programs have no float64 */
+    int y = net_node(bad, FSC_OP_CAST, "Cast", "caster", "y", &x, 1, &a, FSC_DT_F64, NULL);
     fsc_graph_add_output(bad, y, NULL);
     fsc_error err;
     assert_int_equal(fsc_mlpackage_save(p, bad, NULL, &err), FSC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "clipper"));
+    assert_non_null(strstr(err.msg, "caster"));
     g1 = load(p);
     assert_int_equal(g1->n_nodes, 28);
     fsc_graph_free(g1);
@@ -721,6 +891,8 @@ int main(void)
         cmocka_unit_test(test_fp16_roundtrip),
         cmocka_unit_test(test_w8a8_roundtrip),
         cmocka_unit_test(test_onnx_qdq_through_mlpackage),
+        cmocka_unit_test(test_onnx_fixtures_through_mlpackage),
+        cmocka_unit_test(test_op_zoo_roundtrip),
         cmocka_unit_test(test_bare_mlmodel),
         cmocka_unit_test(test_save_replaces_atomically),
         cmocka_unit_test(test_shared_scale),

@@ -182,6 +182,23 @@ static fsc_status param_bool(rd *r, const char *key, bool dflt, bool *out)
     return st;
 }
 
+/* Scalar float parameter (any float dtype). */
+static fsc_status param_float(rd *r, const char *key, double dflt, double *out)
+{
+    const fsc_tensor *t;
+    fsc_tensor own;
+    fsc_dtype dt;
+    *out = dflt;
+    fsc_status st = param_tensor(r, key, &t, &dt, &own);
+    if (st || !t) return st;
+    if (!fsc_dtype_is_float(dt) || fsc_tensor_numel(t) != 1)
+        st = fsc_fail(r->err, FSC_ERR_FORMAT, "parameter '%s' must be a float scalar", key);
+    else
+        *out = fsc_tensor_get(t, 0);
+    fsc_tensor_free(&own);
+    return st;
+}
+
 /* String parameter into buf ("" with *present false when absent). */
 static fsc_status param_string(rd *r, const char *key, char *buf, size_t len, bool *present)
 {
@@ -740,6 +757,201 @@ static fsc_status read_gelu(rd *r)
     return add(r, &sp);
 }
 
+static fsc_status read_clip(rd *r)
+{
+    fsc_node_spec sp;
+    memset(&sp, 0, sizeof sp);
+    int in[1];
+    fsc_status st;
+    if ((st = arg_value(r, "x", true, &in[0])) || (st = param_float(r, "alpha", -INFINITY, &sp.attr.clip.lo)) ||
+        (st = param_float(r, "beta", INFINITY, &sp.attr.clip.hi)))
+        return st;
+    sp.op = FSC_OP_CLIP;
+    sp.n_in = 1;
+    sp.in = in;
+    return add(r, &sp);
+}
+
+/* An initializer "<op>.<key>" of n values v, dtype dt (for defaulted norm parameters). */
+static fsc_status filled(rd *r, const char *key, fsc_dtype dt, int64_t n, double v, int *id)
+{
+    fsc_tensor t;
+    fsc_shape s = fsc_shape_make(1, &n);
+    fsc_status st = fsc_tensor_alloc(&t, dt == FSC_DT_F16 ? FSC_DT_F32 : dt, &s, r->lim->max_tensor_bytes, r->err);
+    if (st) return st;
+    if (dt == FSC_DT_F16) t.fmt = FSC_FMT_FP16;
+    for (int64_t i = 0; i < n; i++) fsc_tensor_set(&t, i, v);
+    char nm[512];
+    snprintf(nm, sizeof nm, "%s.%s", r->name, key);
+    *id = fsc_graph_add_initializer(r->g, nm, dt, &t, r->err);
+    return *id < 0 ? r->err->code : FSC_OK;
+}
+
+static fsc_status read_batch_norm(rd *r)
+{
+    fsc_node_spec sp;
+    memset(&sp, 0, sizeof sp);
+    int in[5]; /* IR order: x, scale, bias, mean, var */
+    fsc_status st;
+    if ((st = arg_value(r, "x", true, &in[0])) || (st = arg_value(r, "mean", true, &in[3])) ||
+        (st = arg_value(r, "variance", true, &in[4])) || (st = arg_value(r, "gamma", false, &in[1])) ||
+        (st = arg_value(r, "beta", false, &in[2])) || (st = param_float(r, "epsilon", 1e-5, &sp.attr.norm.epsilon)))
+        return st;
+    const fsc_value *m = &r->g->values[in[3]];
+    int64_t c = m->shape.rank == 1 ? m->shape.dim[0] : 0;
+    if (in[1] < 0 && (st = filled(r, "gamma", m->dtype, c, 1.0, &in[1]))) return st;
+    if (in[2] < 0 && (st = filled(r, "beta", m->dtype, c, 0.0, &in[2]))) return st;
+    sp.op = FSC_OP_BATCHNORM;
+    sp.n_in = 5;
+    sp.in = in;
+    return add(r, &sp);
+}
+
+static fsc_status read_layer_norm(rd *r)
+{
+    fsc_node_spec sp;
+    memset(&sp, 0, sizeof sp);
+    int in[3], n;
+    int64_t axes[FSC_MAX_RANK];
+    fsc_status st;
+    if ((st = arg_value(r, "x", true, &in[0])) || (st = arg_value(r, "gamma", false, &in[1])) ||
+        (st = arg_value(r, "beta", false, &in[2])) || (st = param_ints(r, "axes", axes, FSC_MAX_RANK, &n)) ||
+        (st = param_float(r, "epsilon", 1e-5, &sp.attr.norm.epsilon)))
+        return st;
+    const fsc_value *x = &r->g->values[in[0]];
+    int rank = x->shape.rank;
+    if (n < 0) { /* absent: all axes */
+        n = rank;
+        for (int i = 0; i < n; i++) axes[i] = i;
+    }
+    if (n < 1) return fsc_fail(r->err, FSC_ERR_FORMAT, "layer_norm needs at least one axis");
+    int64_t first = axes[0] < 0 ? axes[0] + rank : axes[0];
+    for (int i = 0; i < n; i++)
+        if ((axes[i] < 0 ? axes[i] + rank : axes[i]) != first + i || first + n != rank)
+            return fsc_fail(r->err, FSC_ERR_UNSUPPORTED, "layer_norm over axes other than the trailing ones");
+    sp.attr.norm.axis = first;
+    if (in[1] < 0) {
+        int64_t nrm = 1;
+        for (int i = (int)first; i < rank; i++) nrm *= x->shape.dim[i];
+        if ((st = filled(r, "gamma", x->dtype, nrm, 1.0, &in[1]))) return st;
+    }
+    sp.op = FSC_OP_LAYERNORM;
+    sp.n_in = in[2] >= 0 ? 3 : 2;
+    sp.in = in;
+    return add(r, &sp);
+}
+
+static fsc_status read_pad(rd *r)
+{
+    fsc_node_spec sp;
+    memset(&sp, 0, sizeof sp);
+    int in[1], n;
+    int64_t pads[2 * FSC_MAX_RANK];
+    char mode[32];
+    bool has;
+    fsc_status st;
+    if ((st = arg_value(r, "x", true, &in[0])) || (st = param_ints(r, "pad", pads, 2 * FSC_MAX_RANK, &n)) ||
+        (st = param_string(r, "mode", mode, sizeof mode, &has)) ||
+        (st = param_float(r, "constant_val", 0.0, &sp.attr.pad.value)))
+        return st;
+    if (has && strcmp(mode, "constant"))
+        return fsc_fail(r->err, FSC_ERR_UNSUPPORTED, "pad mode '%s' (only constant)", mode);
+    int rank = r->g->values[in[0]].shape.rank;
+    if (n < 0 || n % 2 || n / 2 > rank) return fsc_fail(r->err, FSC_ERR_FORMAT, "pad needs 2 values per padded axis");
+    /* MIL: (begin, end) pairs for the last n/2 axes; IR: all begins, then all ends. */
+    int lead = rank - n / 2;
+    for (int i = 0; i < n / 2; i++) {
+        if (pads[2 * i] < 0 || pads[2 * i + 1] < 0 || pads[2 * i] > MAX_WINDOW || pads[2 * i + 1] > MAX_WINDOW)
+            return fsc_fail(r->err, FSC_ERR_UNSUPPORTED, "pad values must lie in [0, %d]", MAX_WINDOW);
+        sp.attr.pad.pads[lead + i] = pads[2 * i];
+        sp.attr.pad.pads[rank + lead + i] = pads[2 * i + 1];
+    }
+    sp.op = FSC_OP_PAD;
+    sp.n_in = 1;
+    sp.in = in;
+    return add(r, &sp);
+}
+
+static fsc_status read_gather(rd *r)
+{
+    fsc_node_spec sp;
+    memset(&sp, 0, sizeof sp);
+    int in[2], n, nb;
+    int64_t axis = 0, bd = 0;
+    fsc_status st;
+    if ((st = arg_value(r, "x", true, &in[0])) || (st = arg_value(r, "indices", true, &in[1])) ||
+        (st = param_ints(r, "axis", &axis, 1, &n)) || (st = param_ints(r, "batch_dims", &bd, 1, &nb)))
+        return st;
+    if (nb >= 0 && bd != 0) return fsc_fail(r->err, FSC_ERR_UNSUPPORTED, "gather with batch_dims");
+    sp.attr.axis.axis = n < 0 ? 0 : axis;
+    sp.op = FSC_OP_GATHER;
+    sp.n_in = 2;
+    sp.in = in;
+    return add(r, &sp);
+}
+
+/* A bool-vector parameter of rank values (absent: all false). */
+static fsc_status param_bools(rd *r, const char *key, int rank, bool *out)
+{
+    const fsc_tensor *t;
+    fsc_tensor own;
+    fsc_dtype dt;
+    for (int i = 0; i < rank; i++) out[i] = false;
+    fsc_status st = param_tensor(r, key, &t, &dt, &own);
+    if (st || !t) return st;
+    if (dt != FSC_DT_BOOL || fsc_tensor_numel(t) != rank)
+        st = fsc_fail(r->err, FSC_ERR_FORMAT, "parameter '%s' must hold %d bools", key, rank);
+    else
+        for (int i = 0; i < rank; i++) out[i] = fsc_tensor_get(t, i) != 0;
+    fsc_tensor_free(&own);
+    return st;
+}
+
+/* slice_by_index with numpy semantics (negative indices count from the end, masks take the whole axis). */
+static fsc_status read_slice(rd *r)
+{
+    fsc_node_spec sp;
+    memset(&sp, 0, sizeof sp);
+    int in[1], nb, ne, ns;
+    int64_t begin[FSC_MAX_RANK], end[FSC_MAX_RANK], stride[FSC_MAX_RANK];
+    bool bm[FSC_MAX_RANK], em[FSC_MAX_RANK], sq[FSC_MAX_RANK];
+    fsc_status st;
+    if ((st = arg_value(r, "x", true, &in[0]))) return st;
+    const fsc_shape *xs = &r->g->values[in[0]].shape;
+    int rank = xs->rank;
+    if ((st = param_ints(r, "begin", begin, FSC_MAX_RANK, &nb)) || (st = param_ints(r, "end", end, FSC_MAX_RANK, &ne)) ||
+        (st = param_ints(r, "stride", stride, FSC_MAX_RANK, &ns)) || (st = param_bools(r, "begin_mask", rank, bm)) ||
+        (st = param_bools(r, "end_mask", rank, em)) || (st = param_bools(r, "squeeze_mask", rank, sq)))
+        return st;
+    if (nb != rank || ne != rank || (ns >= 0 && ns != rank))
+        return fsc_fail(r->err, FSC_ERR_FORMAT, "begin/end/stride need %d values", rank);
+    fsc_shape os = *xs;
+    for (int i = 0; i < rank; i++) {
+        int64_t d = xs->dim[i], s1 = ns < 0 ? 1 : stride[i];
+        if (sq[i]) return fsc_fail(r->err, FSC_ERR_UNSUPPORTED, "slice_by_index with squeeze_mask");
+        if (s1 == 0 || s1 > MAX_WINDOW || s1 < -MAX_WINDOW)
+            return fsc_fail(r->err, FSC_ERR_FORMAT, "stride %lld on axis %d", (long long)s1, i);
+        int64_t lo = s1 > 0 ? 0 : -1, hi = s1 > 0 ? d : d - 1;
+        int64_t b = begin[i], e = end[i];
+        if (b < -d - 1 || b > d + 1 || e < -d - 1 || e > d + 1)
+            return fsc_fail(r->err, FSC_ERR_FORMAT, "slice bounds out of range on axis %d", i);
+        b = bm[i] ? (s1 > 0 ? 0 : d - 1) : (b < 0 ? b + d : b);
+        e = em[i] ? (s1 > 0 ? d : -1) : (e < 0 ? e + d : e);
+        b = b < lo ? lo : b > hi ? hi : b;
+        e = e < lo ? lo : e > hi ? hi : e;
+        int64_t n = s1 > 0 ? (e - b + s1 - 1) / s1 : (b - e + (-s1) - 1) / (-s1);
+        if (n < 0) n = 0;
+        sp.attr.slice.start[i] = n ? b : 0;
+        sp.attr.slice.step[i] = s1;
+        os.dim[i] = n;
+    }
+    sp.op = FSC_OP_SLICE;
+    sp.n_in = 1;
+    sp.in = in;
+    sp.out_shape = &os;
+    return add(r, &sp);
+}
+
 static fsc_status read_op(rd *r)
 {
     const char *t = r->op->type;
@@ -756,6 +968,16 @@ static fsc_status read_op(rd *r)
     if (!strcmp(t, "relu")) return read_unary(r, FSC_OP_RELU);
     if (!strcmp(t, "tanh")) return read_unary(r, FSC_OP_TANH);
     if (!strcmp(t, "gelu")) return read_gelu(r);
+    if (!strcmp(t, "identity")) return read_unary(r, FSC_OP_IDENTITY);
+    if (!strcmp(t, "sqrt")) return read_unary(r, FSC_OP_SQRT);
+    if (!strcmp(t, "erf")) return read_unary(r, FSC_OP_ERF);
+    if (!strcmp(t, "pow")) return read_binary(r, FSC_OP_POW);
+    if (!strcmp(t, "clip")) return read_clip(r);
+    if (!strcmp(t, "batch_norm")) return read_batch_norm(r);
+    if (!strcmp(t, "layer_norm")) return read_layer_norm(r);
+    if (!strcmp(t, "pad")) return read_pad(r);
+    if (!strcmp(t, "gather")) return read_gather(r);
+    if (!strcmp(t, "slice_by_index")) return read_slice(r);
     if (!strcmp(t, "softmax")) return read_axis_op(r, FSC_OP_SOFTMAX, "axis", -1);
     if (!strcmp(t, "reduce_mean")) return read_reduce_mean(r);
     if (!strcmp(t, "avg_pool")) return read_pool(r, FSC_OP_AVGPOOL);

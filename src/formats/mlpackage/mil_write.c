@@ -456,6 +456,17 @@ static void param_bool(wr *w, Mlp_Op *op, const char *base, const char *key, boo
     }
 }
 
+static void param_bools(wr *w, Mlp_Op *op, const char *base, const char *key, const bool *b, int n)
+{
+    fsc_tensor t;
+    int64_t d = n;
+    fsc_shape s = fsc_shape_make(1, &d);
+    if (!w->st && !(w->st = fsc_tensor_alloc(&t, FSC_DT_BOOL, &s, 0, w->err))) {
+        for (int i = 0; i < n; i++) fsc_tensor_set(&t, i, b[i] ? 1 : 0);
+        param(w, op, base, key, FSC_DT_BOOL, &t);
+    }
+}
+
 static void param_string(wr *w, Mlp_Op *op, const char *base, const char *key, const char *str)
 {
     fsc_tensor t;
@@ -464,6 +475,22 @@ static void param_string(wr *w, Mlp_Op *op, const char *base, const char *key, c
     if (!w->st && !(w->st = fsc_tensor_alloc(&t, FSC_DT_U8, &s, 0, w->err))) {
         if (len) memcpy(t.data, str, (size_t)len);
         param(w, op, base, key, FSC_DT_STRING, &t);
+    }
+}
+
+/* A scalar of value dtype dt (fp16 values rounded to fp16). */
+static void param_float(wr *w, Mlp_Op *op, const char *base, const char *key, fsc_dtype dt, double v)
+{
+    fsc_tensor t;
+    fsc_shape s = fsc_shape_make(0, NULL);
+    if (dt != FSC_DT_F16 && dt != FSC_DT_F32) dt = FSC_DT_F32;
+    if (!w->st && !(w->st = fsc_tensor_alloc(&t, FSC_DT_F32, &s, 0, w->err))) {
+        if (dt == FSC_DT_F16) {
+            t.fmt = FSC_FMT_FP16;
+            v = fsc_rne(v, FSC_FMT_FP16);
+        }
+        fsc_tensor_set(&t, 0, v);
+        param(w, op, base, key, dt, &t);
     }
 }
 
@@ -627,6 +654,98 @@ static void write_node(wr *w, int ni)
         bind_value(w, op, "x", in[0]);
         break;
     }
+    case FSC_OP_IDENTITY: case FSC_OP_SQRT: case FSC_OP_ERF: {
+        const char *t = nd->op == FSC_OP_IDENTITY ? "identity" : nd->op == FSC_OP_SQRT ? "sqrt" : "erf";
+        op = new_op(w, t, name);
+        bind_value(w, op, "x", in[0]);
+        break;
+    }
+    case FSC_OP_POW:
+        op = new_op(w, "pow", name);
+        bind_value(w, op, "x", in[0]);
+        bind_value(w, op, "y", in[1]);
+        break;
+    case FSC_OP_CLIP: {
+        fsc_dtype dt = g->values[in[0]].dtype;
+        op = new_op(w, "clip", name);
+        bind_value(w, op, "x", in[0]);
+        param_float(w, op, base, "alpha", dt, nd->attr.clip.lo);
+        param_float(w, op, base, "beta", dt, nd->attr.clip.hi);
+        break;
+    }
+    case FSC_OP_BATCHNORM:
+        op = new_op(w, "batch_norm", name);
+        bind_value(w, op, "x", in[0]);
+        bind_value(w, op, "mean", in[3]);
+        bind_value(w, op, "variance", in[4]);
+        bind_value(w, op, "gamma", in[1]);
+        bind_value(w, op, "beta", in[2]);
+        param_float(w, op, base, "epsilon", g->values[in[0]].dtype, nd->attr.norm.epsilon);
+        break;
+    case FSC_OP_LAYERNORM: {
+        int rank = g->values[in[0]].shape.rank;
+        int64_t first = nd->attr.norm.axis < 0 ? nd->attr.norm.axis + rank : nd->attr.norm.axis, axes[FSC_MAX_RANK];
+        for (int i = 0; i < rank - first; i++) axes[i] = first + i;
+        op = new_op(w, "layer_norm", name);
+        bind_value(w, op, "x", in[0]);
+        param_ints(w, op, base, "axes", axes, (int)(rank - first), false);
+        bind_value(w, op, "gamma", in[1]);
+        if (nd->n_in > 2 && in[2] >= 0) bind_value(w, op, "beta", in[2]);
+        param_float(w, op, base, "epsilon", g->values[in[0]].dtype, nd->attr.norm.epsilon);
+        break;
+    }
+    case FSC_OP_PAD: {
+        int rank = g->values[in[0]].shape.rank;
+        int64_t pads[2 * FSC_MAX_RANK];
+        for (int i = 0; i < rank; i++) {
+            pads[2 * i] = nd->attr.pad.pads[i];
+            pads[2 * i + 1] = nd->attr.pad.pads[rank + i];
+        }
+        op = new_op(w, "pad", name);
+        bind_value(w, op, "x", in[0]);
+        param_ints(w, op, base, "pad", pads, 2 * rank, false);
+        param_string(w, op, base, "mode", "constant");
+        param_float(w, op, base, "constant_val", g->values[in[0]].dtype, nd->attr.pad.value);
+        break;
+    }
+    case FSC_OP_SLICE: {
+        const fsc_shape *xs = &g->values[in[0]].shape, *os = &g->values[nd->out[0]].shape;
+        int64_t b[FSC_MAX_RANK], e[FSC_MAX_RANK], st[FSC_MAX_RANK];
+        bool bm[FSC_MAX_RANK], em[FSC_MAX_RANK], sq[FSC_MAX_RANK];
+        for (int i = 0; i < xs->rank; i++) {
+            int64_t s1 = nd->attr.slice.step[i], n = os->dim[i], start = nd->attr.slice.start[i];
+            st[i] = s1;
+            b[i] = start;
+            e[i] = start + n * s1; /* exclusive */
+            bm[i] = sq[i] = false;
+            em[i] = false;
+            if (s1 > 0 && e[i] > xs->dim[i]) e[i] = xs->dim[i];
+            if (s1 < 0 && e[i] < 0) { /* runs to the start of the axis: -1 would mean "the last" */
+                e[i] = 0;
+                em[i] = true;
+            }
+            if (n == 0) { /* an empty range */
+                b[i] = 0;
+                e[i] = 0;
+                st[i] = 1;
+            }
+        }
+        op = new_op(w, "slice_by_index", name);
+        bind_value(w, op, "x", in[0]);
+        param_ints(w, op, base, "begin", b, xs->rank, false);
+        param_ints(w, op, base, "end", e, xs->rank, false);
+        param_ints(w, op, base, "stride", st, xs->rank, false);
+        param_bools(w, op, base, "begin_mask", bm, xs->rank);
+        param_bools(w, op, base, "end_mask", em, xs->rank);
+        param_bools(w, op, base, "squeeze_mask", sq, xs->rank);
+        break;
+    }
+    case FSC_OP_GATHER:
+        op = new_op(w, "gather", name);
+        bind_value(w, op, "x", in[0]);
+        bind_value(w, op, "indices", in[1]);
+        param_ints(w, op, base, "axis", &nd->attr.axis.axis, 1, true);
+        break;
     case FSC_OP_GELU:
         op = new_op(w, "gelu", name);
         bind_value(w, op, "x", in[0]);
