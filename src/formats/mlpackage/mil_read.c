@@ -1047,6 +1047,12 @@ static fsc_status read_block(rd *r)
         r->name = nm;
         for (size_t k = 0; k < op->n_outputs; k++)
             if (!op->outputs[k] || !op->outputs[k]->name) return fsc_fail(r->err, FSC_ERR_FORMAT, "op %zu: bad output", i);
+        size_t longest = strlen(nm);
+        for (size_t k = 0; k < op->n_outputs; k++)
+            if (strlen(op->outputs[k]->name) > longest) longest = strlen(op->outputs[k]->name);
+        if (r->lim->max_string && longest > r->lim->max_string)
+            return fsc_fail(r->err, FSC_ERR_LIMIT, "op %zu (%s): a name of %zu bytes exceeds max_string %zu", i,
+                            op->type, longest, r->lim->max_string);
         fsc_status st = FSC_OK;
         if (has_unknown_field(&op->base, 4))
             st = fsc_fail(r->err, FSC_ERR_UNSUPPORTED, "ops with nested blocks are not supported");
