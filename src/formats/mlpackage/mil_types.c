@@ -41,6 +41,7 @@ int fsc_mlp_blob_dtype(fsc_dtype dt)
     case FSC_DT_F32: return MLP_BLOB_F32;
     case FSC_DT_U8: return MLP_BLOB_U8;
     case FSC_DT_I8: return MLP_BLOB_I8;
+    case FSC_DT_I32: return MLP_BLOB_I32; /* read only: the writer keeps int32 constants immediate */
     default: return 0;
     }
 }
