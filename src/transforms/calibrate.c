@@ -1,0 +1,121 @@
+/* calibrate.c: activation statistics for quantization. The float program runs
+ * once per calibration sample under a configuration (coremltools runs the
+ * FP16 program on the CPU: "emu:fp16"), a tap recording min/max of every
+ * non-constant value; the model input's range comes from the raw samples. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flipscope/exec.h"
+#include "flipscope/transforms.h"
+
+void fsc_calib_stats_free(fsc_calib_stats *s)
+{
+    if (!s) return;
+    free(s->range);
+    memset(s, 0, sizeof *s);
+}
+
+fsc_status fsc_calib_sample_count(const fsc_graph *g, const fsc_tensor *samples, int64_t *n, fsc_error *err)
+{
+    char s1[160], s2[160];
+    if (g->n_inputs != 1)
+        return fsc_fail(err, FSC_ERR_INVALID, "calibration needs a model with one input, '%s' has %d", g->name,
+                        g->n_inputs);
+    const fsc_value *in = &g->values[g->inputs[0]];
+    if (!fsc_dtype_is_float(in->dtype))
+        return fsc_fail(err, FSC_ERR_INVALID, "model input '%s' is %s, calibration needs a float input", in->name,
+                        fsc_dtype_name(in->dtype));
+    if (samples->dtype != FSC_DT_F32 && samples->dtype != FSC_DT_F64)
+        return fsc_fail(err, FSC_ERR_INVALID, "calibration samples are %s, expected float16, float32 or float64",
+                        fsc_dtype_name(samples->dtype));
+    const fsc_shape *x = &in->shape, *s = &samples->shape;
+    bool stacked = s->rank == x->rank + 1, squeezed = s->rank == x->rank && x->rank >= 1 && x->dim[0] == 1;
+    /* stacked: [N, <input shape>]; squeezed: [N, <input shape minus its leading 1>] */
+    int off = stacked ? 0 : 1;
+    bool ok = (stacked || squeezed) && s->rank >= 1;
+    for (int i = off; ok && i < x->rank; i++) ok = s->dim[i + 1 - off] == x->dim[i];
+    if (!ok)
+        return fsc_fail(err, FSC_ERR_INVALID,
+                        "calibration samples have shape %s; input '%s' of shape %s needs N samples stacked on a "
+                        "new first axis ([N, %s)",
+                        fsc_shape_str(s, s1, sizeof s1), in->name, fsc_shape_str(x, s2, sizeof s2),
+                        fsc_shape_str(x, s2, sizeof s2) + 1);
+    if (s->dim[0] == 0) return fsc_fail(err, FSC_ERR_INVALID, "the calibration set is empty (0 samples)");
+    *n = s->dim[0];
+    return FSC_OK;
+}
+
+typedef struct tap_state {
+    fsc_range *range;
+} tap_state;
+
+static void widen(fsc_range *r, double v)
+{
+    if (isnan(v)) return;
+    if (!r->seen) {
+        r->min = r->max = v;
+        r->seen = true;
+        return;
+    }
+    if (v < r->min) r->min = v;
+    if (v > r->max) r->max = v;
+}
+
+static void record(void *user, const fsc_graph *g, int node, const fsc_tensor *outs, int n_out)
+{
+    tap_state *ts = user;
+    for (int o = 0; o < n_out && o < g->nodes[node].n_out; o++) {
+        int v = g->nodes[node].out[o];
+        if (v < 0 || g->values[v].constant || !outs[o].data) continue;
+        int64_t n = fsc_tensor_numel(&outs[o]);
+        for (int64_t i = 0; i < n; i++) widen(&ts->range[v], fsc_tensor_get(&outs[o], i));
+    }
+}
+
+fsc_status fsc_calibrate(const fsc_graph *g, const char *config, const fsc_tensor *samples, const fsc_ctx *ctx,
+                         fsc_calib_stats *stats, fsc_error *err)
+{
+    memset(stats, 0, sizeof *stats);
+    int64_t n;
+    fsc_status s = fsc_calib_sample_count(g, samples, &n, err);
+    if (s) return s;
+    const fsc_value *in = &g->values[g->inputs[0]];
+    int64_t per = fsc_shape_numel(&in->shape);
+    size_t esz = samples->dtype == FSC_DT_F64 ? 8 : 4;
+    stats->range = fsc_calloc((size_t)g->n_values + 1, sizeof *stats->range, "calibration statistics", err);
+    if (!stats->range) return FSC_ERR_NOMEM;
+    stats->n_values = g->n_values;
+    fsc_engine *e = NULL;
+    if ((s = fsc_engine_open(config ? config : "emu:fp16", g, ctx, &e, err))) {
+        fsc_error_prefix(err, "calibration");
+        fsc_calib_stats_free(stats);
+        return s;
+    }
+    fsc_tensor *outs = fsc_calloc((size_t)g->n_outputs + 1, sizeof *outs, "calibration outputs", err);
+    fsc_tensor x = {0};
+    if (!outs || fsc_tensor_alloc(&x, samples->dtype, &in->shape, ctx ? ctx->limits.max_tensor_bytes : 0, err)) {
+        s = err && err->code ? err->code : FSC_ERR_NOMEM;
+        goto done;
+    }
+    x.fmt = samples->fmt;
+    tap_state ts = {stats->range};
+    fsc_run_opts opts = {.tap = record, .tap_user = &ts};
+    for (int64_t k = 0; k < n; k++) {
+        memcpy(x.data, (const char *)samples->data + (size_t)(k * per) * esz, (size_t)per * esz);
+        for (int64_t i = 0; i < per; i++) widen(&stats->range[g->inputs[0]], fsc_tensor_get(&x, i));
+        if ((s = fsc_engine_run(e, &x, outs, &opts, err))) {
+            fsc_error_prefix(err, "calibration sample %lld", (long long)k);
+            goto done;
+        }
+        for (int o = 0; o < g->n_outputs; o++) fsc_tensor_free(&outs[o]);
+        if (ctx && ctx->progress) ctx->progress(ctx->progress_user, "calibration", k + 1, n);
+    }
+    stats->n_samples = (int)n;
+done:
+    fsc_tensor_free(&x);
+    free(outs);
+    fsc_engine_close(e);
+    if (s) fsc_calib_stats_free(stats);
+    return s;
+}
