@@ -35,6 +35,13 @@ fsc_status fsc_read_file(const char *path, size_t max_bytes, void **data, size_t
 /* Writes data to path via a temporary file in the same directory + fsync + rename. */
 fsc_status fsc_write_file_atomic(const char *path, const void *data, size_t len, fsc_error *err);
 
+/* Resolves the inputs of graph g into out[0 .. g->n_inputs) (caller frees each):
+ * specs are "FILE.npy" (single-input models) or "NAME=FILE.npy"; inputs not
+ * given are drawn standard-normal from fsc_rng seeded with *seed (NULL: an
+ * input left without data is an error). Shapes must match the declared ones. */
+fsc_status fsc_inputs_load(const fsc_graph *g, const char *const *specs, int n_specs, const uint64_t *seed,
+                           const fsc_ctx *ctx, fsc_tensor *out, fsc_error *err);
+
 /* Loads a model by file type: .onnx, .mlpackage (directory), .mlmodel. */
 fsc_status fsc_model_load(const char *path, const fsc_ctx *ctx, fsc_graph **out, fsc_error *err);
 /* Saves a model by the extension of path (.onnx, .mlpackage). */

@@ -1,4 +1,4 @@
-/* cli.h (internal): the subcommand table and helpers shared by src/cli/*.c.
+/* cli.h (internal): the subcommand table and helpers shared by the src/cli sources.
  * Subcommands parse arguments, call the library, render results. No logic
  * that the library lacks. Exit codes: 0 ok / no flip, 1 flip or divergence
  * found (when asked with --fail-on), 2 usage or input error. */
@@ -33,3 +33,30 @@ int fsc_cmd_demo(int argc, char **argv);
 int fsc_cmd_synth(int argc, char **argv);
 
 #endif
+
+/* ---- helpers shared by subcommands (cli_common.c) ---- */
+#include "flipscope/graph.h"
+#include "flipscope/probe.h"
+#include <cjson/cJSON.h>
+
+#define FSC_CLI_MAX_LIST 64
+
+/* Splits a comma-separated list in place into items (at most max); returns the count or -1 if too many. */
+int fsc_cli_split(char *list, char **items, int max);
+/* Strict integer parse of s into *v within [lo, hi]; false with a message on stderr naming opt. */
+bool fsc_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v);
+/* Progress callback printing to stderr when it is a terminal (no-op otherwise). */
+void fsc_cli_progress(void *user, const char *what, int64_t done, int64_t total);
+/* Context from common options: threads (0 = default). */
+fsc_ctx fsc_cli_ctx(int threads);
+/* Loads MODEL (path) or, when path is NULL, builds the built-in model with seed/size. */
+fsc_status fsc_cli_model(const char *path, const fsc_ctx *ctx, fsc_graph **g, char *desc, size_t desc_len,
+                         fsc_error *err);
+/* Prints a cJSON document to stdout (and frees it). */
+void fsc_cli_print_json(cJSON *doc);
+/* A new JSON document with the common envelope {"schema_version", "tool", "command"}. */
+cJSON *fsc_cli_json_doc(const char *command);
+/* JSON of a drift result (shared by drift, demo and report). */
+cJSON *fsc_cli_drift_json(const fsc_drift_result *r);
+/* Prints the seed-style text of a drift result. */
+void fsc_cli_drift_text(FILE *f, const fsc_drift_result *r);
