@@ -29,6 +29,11 @@ extern "C" {
  * A constant with a finite value beyond fp16's range is refused. */
 fsc_status fsc_to_fp16(const fsc_graph *g, fsc_graph **out, fsc_error *err);
 
+/* x * sigmoid(x) (a Sigmoid feeding only that Mul) -> silu(x), the op
+ * coremltools emits for SiLU; the Mul's name and output value are kept.
+ * *n_fused may be NULL. */
+fsc_status fsc_fuse_silu(const fsc_graph *g, fsc_graph **out, int *n_fused, fsc_error *err);
+
 /* Range of one value over the calibration set. */
 typedef struct fsc_range {
     double min, max;
@@ -89,13 +94,14 @@ fsc_status fsc_quantize_weights(const fsc_graph *g, fsc_graph **out, int *n_weig
 /* Program precision of fsc_quantize_w8a8. */
 typedef enum fsc_precision { FSC_PREC_FP16 = 0, FSC_PREC_FP32 } fsc_precision;
 
-/* The whole W8A8 build: to fp16 (FSC_PREC_FP16), calibrate under calib_config
+/* The whole W8A8 build: SiLU fusion, to fp16 (FSC_PREC_FP16), calibrate under calib_config
  * (NULL: "emu:fp16" for fp16, "emu:fp32" for fp32), insert activation pairs,
  * quantize weights. */
 fsc_status fsc_quantize_w8a8(const fsc_graph *g, const fsc_tensor *samples, const char *calib_config,
                              fsc_precision precision, const fsc_ctx *ctx, fsc_graph **out, fsc_error *err);
 
-/* The seed's FP16 variant of a float model (for `flipscope synth --variant fp16`). */
+/* The seed's FP16 variant of a float model: SiLU fusion, then fsc_to_fp16
+ * (for `flipscope synth --variant fp16`). */
 fsc_status fsc_variant_fp16(const fsc_graph *g, fsc_graph **out, fsc_error *err);
 /* The seed's W8A8 variant: fp16 program calibrated on `count` seeded
  * standard-normal samples (the seed: 8) under emu:fp16 (`synth --variant w8a8`). */

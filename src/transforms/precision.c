@@ -69,4 +69,13 @@ fsc_format_id fsc_program_format(const fsc_graph *g)
     return FSC_FMT_FP32;
 }
 
-fsc_status fsc_variant_fp16(const fsc_graph *g, fsc_graph **out, fsc_error *err) { return fsc_to_fp16(g, out, err); }
+fsc_status fsc_variant_fp16(const fsc_graph *g, fsc_graph **out, fsc_error *err)
+{
+    fsc_graph *fused = NULL;
+    *out = NULL;
+    fsc_status s = fsc_fuse_silu(g, &fused, NULL, err);
+    if (s) return s;
+    s = fsc_to_fp16(fused, out, err);
+    fsc_graph_free(fused);
+    return s;
+}

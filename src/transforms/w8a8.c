@@ -8,16 +8,16 @@ fsc_status fsc_quantize_w8a8(const fsc_graph *g, const fsc_tensor *samples, cons
                              fsc_precision precision, const fsc_ctx *ctx, fsc_graph **out, fsc_error *err)
 {
     *out = NULL;
-    fsc_graph *fp = NULL, *act = NULL;
+    fsc_graph *fused = NULL, *fp = NULL, *act = NULL;
     fsc_calib_stats st = {0};
     fsc_status s;
     int64_t n;
     if ((s = fsc_calib_sample_count(g, samples, &n, err))) return s;
-    if (precision == FSC_PREC_FP16) {
-        if ((s = fsc_to_fp16(g, &fp, err))) return s;
-    } else if (!(fp = fsc_graph_clone(g, err))) {
-        return err && err->code ? err->code : FSC_ERR_NOMEM;
-    }
+    if ((s = fsc_fuse_silu(g, &fused, NULL, err))) return s;
+    if (precision == FSC_PREC_FP16) s = fsc_to_fp16(fused, &fp, err);
+    else if (!(fp = fsc_graph_clone(fused, err))) s = err && err->code ? err->code : FSC_ERR_NOMEM;
+    fsc_graph_free(fused);
+    if (s) return s;
     const char *cfg = calib_config ? calib_config : precision == FSC_PREC_FP16 ? "emu:fp16" : "emu:fp32";
     int n_pairs = 0;
     if (!(s = fsc_calibrate(fp, cfg, samples, ctx, &st, err)) && !(s = fsc_insert_act_qdq(fp, &st, &act, &n_pairs, err)))

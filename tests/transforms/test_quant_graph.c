@@ -417,6 +417,39 @@ static void test_missing_stats(void **state)
     fsc_graph_free(g);
 }
 
+static void test_fuse_silu(void **state)
+{
+    (void)state;
+    fsc_graph *g = seed_like(4, 6, 3, true), *f = NULL;
+    fsc_error err = {0};
+    int n = -1;
+    assert_int_equal(fsc_fuse_silu(g, &f, &n, &err), FSC_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(count(f, FSC_OP_SIGMOID, NULL), 0);
+    assert_int_equal(count(f, FSC_OP_SILU, "silu"), 5);
+    assert_int_equal(count(f, FSC_OP_MUL, NULL), 1); /* the * 300 stays */
+    assert_int_equal(f->n_nodes, g->n_nodes - 5);
+    int s2 = node_named(f, "silu2");
+    assert_int_equal(f->nodes[s2].op, FSC_OP_SILU);
+    assert_string_equal(f->values[f->nodes[s2].in[0]].name, "conv2");
+    assert_string_equal(f->values[f->nodes[s2].out[0]].name, "silu2");
+    fsc_graph_free(f);
+    /* a sigmoid with another reader is not fused */
+    fsc_graph *h = fsc_graph_new("sg", NULL);
+    int x = fsc_graph_add_input(h, "x", FSC_DT_F32, &(fsc_shape){1, {3}}, NULL);
+    fsc_attrs none = {0};
+    int sg = sl_node(h, FSC_OP_SIGMOID, "sg", 1, &x, none, NULL);
+    int m = sl_node(h, FSC_OP_MUL, "m", 2, (int[]){sg, x}, none, NULL);
+    fsc_graph_add_output(h, m, NULL);
+    fsc_graph_add_output(h, sg, NULL);
+    assert_int_equal(fsc_fuse_silu(h, &f, &n, &err), FSC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(f->n_nodes, 2);
+    fsc_graph_free(f);
+    fsc_graph_free(h);
+    fsc_graph_free(g);
+}
+
 static void test_calib_samples(void **state)
 {
     (void)state;
@@ -489,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_cancellation),     cmocka_unit_test(test_cancel_rule),
         cmocka_unit_test(test_add_and_relu),     cmocka_unit_test(test_missing_stats),
         cmocka_unit_test(test_calib_samples),    cmocka_unit_test(test_calib_random),
+        cmocka_unit_test(test_fuse_silu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
