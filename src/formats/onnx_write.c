@@ -385,7 +385,7 @@ static fsc_status wr_graph_node(wr *w, int idx)
     case FSC_OP_SILU: {
         /* ONNX has no SiLU before opset 24 (Swish): x * sigmoid(x). */
         char *mid = wr_name(w, out, "sigmoid");
-        np = wr_node(w, "Sigmoid", nd->name, 1, 1);
+        np = wr_node(w, "Sigmoid", mid, 1, 1); /* its own name: ONNX node names must be unique */
         if (!np || !mid) return FSC_OK;
         np->input[0] = (char *)vname(w, nd->in[0]);
         np->output[0] = mid;
@@ -506,6 +506,10 @@ fsc_status fsc_onnx_serialize(const fsc_graph *g, const fsc_ctx *ctx, void **dat
     for (int i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i].op == FSC_OP_LAYERNORM && w.opset < 17) w.opset = 17;
         if (g->nodes[i].op == FSC_OP_GELU) w.opset = 20;
+        /* Quantize/DequantizeLinear take float16 scales (fp16 W8A8 programs) from opset 19. */
+        if ((g->nodes[i].op == FSC_OP_QUANTIZE || g->nodes[i].op == FSC_OP_DEQUANTIZE) && g->nodes[i].n_in > 1 &&
+            g->nodes[i].in[1] >= 0 && g->values[g->nodes[i].in[1]].dtype != FSC_DT_F32 && w.opset < 19)
+            w.opset = 19;
     }
     for (int i = 0; i < g->n_values && !st; i++) {
         const fsc_value *v = &g->values[i];
