@@ -353,6 +353,13 @@ static fsc_status wr_graph_node(wr *w, int idx)
         case FSC_OP_CAST: attr_int(w, np, "to", onnx_dtype_to(g->values[nd->out[0]].dtype)); break;
         case FSC_OP_QUANTIZE: case FSC_OP_DEQUANTIZE:
             if (fsc_shape_numel(&g->values[nd->in[1]].shape) != 1) attr_int(w, np, "axis", a->quant.axis);
+            /* Without a zero point QuantizeLinear outputs uint8: an int8 quantize with an absent
+             * (= 0) zero point gets an explicit int8 zero (np->input has room for a third name). */
+            if (nd->op == FSC_OP_QUANTIZE && (nd->n_in < 3 || nd->in[2] < 0) &&
+                g->values[nd->out[0]].dtype == FSC_DT_I8 && fsc_shape_numel(&g->values[nd->in[1]].shape) == 1) {
+                np->input[2] = (char *)wr_scalar_init(w, out, "zero_point", 0.0, FSC_DT_I8);
+                np->n_input = 3;
+            }
             break;
         case FSC_OP_GELU: attr_string(w, np, "approximate", a->gelu.tanh_approx ? "tanh" : "none"); break;
         default: break;
