@@ -223,40 +223,50 @@ static fsc_status run_conv(const fsc_attr_conv *at, const fsc_shape *xs, const i
     int64_t N = xs->dim[0], C = xs->dim[1], H = xs->dim[2], W = xs->dim[3];
     int64_t M = ws->dim[0], Cg = ws->dim[1], KH = ws->dim[2], KW = ws->dim[3];
     int64_t OH = y->shape.dim[2], OW = y->shape.dim[3], G = at->group > 0 ? at->group : 1;
-    int64_t Mg = M / G;
-    (void)C;
+    int64_t Mg = M / G, sh = at->stride[0], sw = at->stride[1];
     int nt = ctx && ctx->threads > 0 ? ctx->threads : 1;
     fsc_status st = FSC_OK;
-    /* one thread per (n, m) plane: each output element is computed by one thread in a fixed order */
-#pragma omp parallel for num_threads(nt) schedule(static)
+    /* One thread per (n, m) output plane. Integer sums are exact (the caller bounded them to
+     * int32), so the plane is accumulated tap by tap: the order does not change the result. */
+#pragma omp parallel for num_threads(nt) schedule(dynamic)
     for (int64_t nm = 0; nm < N * M; nm++) {
         int64_t n = nm / M, m = nm % M, g0 = m / Mg;
         fsc_error e2 = {0};
-        for (int64_t oh = 0; oh < OH; oh++)
-            for (int64_t ow = 0; ow < OW; ow++) {
-                int32_t acc = 0;
-                for (int64_t c = 0; c < Cg; c++) {
-                    const int8_t *xp = qx + ((n * xs->dim[1] + g0 * Cg + c) * H) * W;
-                    const int8_t *wp = qw + ((m * Cg + c) * KH) * KW;
-                    for (int64_t i = 0; i < KH; i++) {
-                        int64_t ih = oh * at->stride[0] - at->pad[0] + i * at->dilation[0];
-                        if (ih < 0 || ih >= H) continue; /* zero padding: q = 0 with a zero point of 0 */
-                        for (int64_t j = 0; j < KW; j++) {
-                            int64_t iw = ow * at->stride[1] - at->pad[1] + j * at->dilation[1];
-                            if (iw < 0 || iw >= W) continue;
-                            acc += (int32_t)xp[ih * W + iw] * (int32_t)wp[i * KW + j];
-                        }
-                    }
-                }
-                acc += bq[m];
-                if (emit(p, a, y, ((n * M + m) * OH + oh) * OW + ow, acc, sxw[m], &e2)) {
+        int32_t *acc = calloc((size_t)(OH * OW), sizeof *acc);
+        if (!acc) {
 #pragma omp critical
-                    if (!st) {
-                        st = e2.code;
-                        if (err) *err = e2;
+            if (!st) st = fsc_fail(err, FSC_ERR_NOMEM, "out of memory for an int32 accumulator plane");
+            continue;
+        }
+        for (int64_t c = 0; c < Cg; c++) {
+            const int8_t *xp = qx + ((n * C + g0 * Cg + c) * H) * W;
+            for (int64_t i = 0; i < KH; i++)
+                for (int64_t j = 0; j < KW; j++) {
+                    int32_t w = qw[((m * Cg + c) * KH + i) * KW + j];
+                    if (!w) continue;
+                    int64_t dj = j * at->dilation[1] - at->pad[1];
+                    /* output columns whose input column ow * sw + dj lies inside [0, W) */
+                    int64_t ow0 = dj >= 0 ? 0 : (-dj + sw - 1) / sw, ow1 = W - dj <= 0 ? 0 : (W - dj - 1) / sw + 1;
+                    if (ow1 > OW) ow1 = OW;
+                    for (int64_t oh = 0; oh < OH; oh++) {
+                        int64_t ih = oh * sh - at->pad[0] + i * at->dilation[0];
+                        if (ih < 0 || ih >= H) continue; /* zero padding: q = 0 with a zero point of 0 */
+                        const int8_t *row = xp + ih * W + dj;
+                        int32_t *out = acc + oh * OW;
+                        for (int64_t ow = ow0; ow < ow1; ow++) out[ow] += w * (int32_t)row[ow * sw];
                     }
                 }
+        }
+        for (int64_t o = 0; o < OH * OW; o++)
+            if (emit(p, a, y, (n * M + m) * OH * OW + o, acc[o] + bq[m], sxw[m], &e2)) {
+#pragma omp critical
+                if (!st) {
+                    st = e2.code;
+                    if (err) *err = e2;
+                }
+                break;
             }
+        free(acc);
     }
     return st;
 }
