@@ -12,6 +12,7 @@
 
 #include "flipscope/arith.h"
 #include "flipscope/ctx.h"
+#include "flipscope/exec.h"
 #include "flipscope/graph.h"
 #include "kernels/quant_int.h"
 
@@ -235,6 +236,44 @@ static void test_modes_differ(void **state)
     fsc_graph_free(L.g);
 }
 
+/* Through the engine (emu:w8a8-int: fixed point, half away): the dispatcher routes the conv to the
+ * integer pipeline, the quantize after it recovers q_y, the model output is fp16(s_y * q_y). */
+static void test_engine(void **state)
+{
+    (void)state;
+    layer L;
+    build(&L, true, 2);
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_error err = {0};
+    fsc_engine *e = NULL;
+    fsc_tensor x, y;
+    fsc_tensor_alloc(&x, FSC_DT_F32, &(fsc_shape){4, {N, C, H, W}}, 0, NULL);
+    for (int i = 0; i < N * C * H * W; i++) fsc_tensor_set(&x, i, (double)(_Float16)(L.sx * L.qx[i]));
+    if (fsc_engine_open("emu:w8a8-int", L.g, &ctx, &e, &err) || fsc_engine_run(e, &x, &y, NULL, &err))
+        fail_msg("%s", err.msg);
+    int OH = (H + 2 - K) / 2 + 1, OW = (W + 2 - K) / 2 + 1, ties = 0;
+    for (int m = 0; m < M; m++)
+        for (int o = 0; o < OH * OW; o++) {
+            int oh = o / OW, ow = o % OW;
+            int32_t acc = 0;
+            for (int c = 0; c < C; c++)
+                for (int i = 0; i < K; i++)
+                    for (int j = 0; j < K; j++) {
+                        int ih = oh * 2 - 1 + i, iw = ow * 2 - 1 + j;
+                        if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                            acc += L.qx[(c * H + ih) * W + iw] * L.qw[((m * C + c) * K + i) * K + j];
+                    }
+            acc += (int32_t)lrint(L.bias[m] / (L.sx * L.sw[m]));
+            int q = ref_requant(acc, L.sx, L.sw[m], L.sy, FSC_REQ_HALF_AWAY, true, &ties);
+            assert_true(fsc_tensor_get(&y, m * OH * OW + o) == (double)(_Float16)(L.sy * q));
+        }
+    assert_true(ties > 0);
+    fsc_tensor_free(&y);
+    fsc_tensor_free(&x);
+    fsc_engine_close(e);
+    fsc_graph_free(L.g);
+}
+
 /* linear whose output is the model output: y = fp16(acc * s_x * s_w) with no requantization. */
 static void test_linear_float_out(void **state)
 {
@@ -329,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_conv_requant),
         cmocka_unit_test(test_modes_differ),
         cmocka_unit_test(test_linear_float_out),
+        cmocka_unit_test(test_engine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
