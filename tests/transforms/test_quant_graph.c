@@ -243,7 +243,44 @@ static void test_weight_values(void **state)
     }
     for (int i = 0; i < 12; i++) assert_int_equal((int)fsc_tensor_get(q, i), q_ref[i]);
     fsc_graph_free(w);
+    /* fp32 program: the same in float32 (np.float32 throughout) */
+    static const double s32[3] = {0x1.0204080000000p-8, 0x1.0204080000000p-6, 0x1.8c4fec0000000p-16};
+    assert_int_equal(fsc_quantize_weights(g, &w, NULL, &err), FSC_OK);
+    q = w->values[fsc_graph_find(w, "W_quantized_data")].constant;
+    s = w->values[fsc_graph_find(w, "W_scale")].constant;
+    assert_int_equal(w->values[fsc_graph_find(w, "W_scale")].dtype, FSC_DT_F32);
+    for (int c = 0; c < 3; c++) assert_true(fsc_tensor_get(s, c) == s32[c]);
+    for (int i = 0; i < 12; i++) assert_int_equal((int)fsc_tensor_get(q, i), q_ref[i]);
+    fsc_graph_free(w);
     fsc_graph_free(h);
+    fsc_graph_free(g);
+}
+
+/* The library call behind `synth --variant w8a8`: seeded calibration under emu:fp16 end to end. */
+static void test_variant_w8a8(void **state)
+{
+    (void)state;
+    fsc_graph *g = seed_like(4, 8, 3, true), *v = NULL, *v2 = NULL;
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_error err = {0};
+    if (fsc_variant_w8a8(g, 1234, 2, &ctx, &v, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(count(v, FSC_OP_QUANTIZE, "quantize"), 11);
+    assert_int_equal(count(v, FSC_OP_DEQUANTIZE, "constexpr_affine_dequantize"), 6);
+    assert_int_equal(count(v, FSC_OP_SILU, "silu"), 5);
+    assert_int_equal(fsc_program_format(v), FSC_FMT_FP16);
+    /* deterministic: the same seed gives the same scales */
+    if (fsc_variant_w8a8(g, 1234, 2, &ctx, &v2, &err)) fail_msg("%s", err.msg);
+    int xs = fsc_graph_find(v, "x_scale"), xs2 = fsc_graph_find(v2, "x_scale");
+    assert_true(fsc_tensor_get(v->values[xs].constant, 0) == fsc_tensor_get(v2->values[xs2].constant, 0));
+    assert_true(fsc_tensor_get(v->values[xs].constant, 0) != 1.0);
+    fsc_graph_free(v2);
+    fsc_graph_free(v);
+    fsc_graph *f = NULL;
+    if (fsc_variant_fp16(g, &f, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(count(f, FSC_OP_SILU, "silu"), 5);
+    assert_int_equal(count(f, FSC_OP_QUANTIZE, NULL), 0);
+    assert_int_equal(fsc_program_format(f), FSC_FMT_FP16);
+    fsc_graph_free(f);
     fsc_graph_free(g);
 }
 
@@ -522,7 +559,7 @@ int main(void)
         cmocka_unit_test(test_cancellation),     cmocka_unit_test(test_cancel_rule),
         cmocka_unit_test(test_add_and_relu),     cmocka_unit_test(test_missing_stats),
         cmocka_unit_test(test_calib_samples),    cmocka_unit_test(test_calib_random),
-        cmocka_unit_test(test_fuse_silu),
+        cmocka_unit_test(test_fuse_silu),        cmocka_unit_test(test_variant_w8a8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
