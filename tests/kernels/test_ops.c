@@ -464,13 +464,8 @@ static void test_dispatch(void **state)
     assert_int_equal(fsc_kernel_run(g, n2, &ia, &c, in2, &yi, &err), FSC_OK);
     assert_memory_equal(yi.data, y2.data, y2.nbytes);
     fsc_tensor_free(&yi);
-    /* refusals: block FMA, a missing input, a wrong container */
-    fsc_arith bf = *a;
-    bf.block_fma.block = 4;
-    assert_false(fsc_kernel_supports(g, n0, &bf));
+    /* refusals: a missing input, a wrong container (block FMA is wired: test_blockfma_kernels) */
     fsc_tensor tmp;
-    assert_int_equal(fsc_kernel_run(g, n0, &bf, &c, in0, &tmp, &err), FSC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "block FMA arithmetic not wired"));
     const fsc_tensor *missing[3] = {&xt, NULL, NULL};
     assert_int_equal(fsc_kernel_run(g, n0, a, &c, missing, &tmp, &err), FSC_ERR_INVALID);
     assert_int_equal(fsc_kernel_run(g, n0, fsc_arith_preset("fp64"), &c, in0, &tmp, &err), FSC_ERR_INTERNAL);
