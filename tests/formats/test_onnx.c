@@ -295,7 +295,7 @@ static void assert_same_graph(const fsc_graph *a, const fsc_graph *b)
 
 /* Operator fixtures plus the PyTorch-exported fixture models (paths relative to tests/fixtures/onnx). */
 static const char *const round_trip_models[] = {
-    "cnn_ops", "misc_ops", "ln_gelu", "old_opset", "qdq", "../seed/seed", "../seed/seed_w8a8_qdq",
+    "cnn_ops", "misc_ops", "ln_gelu", "ms_gelu", "old_opset", "qdq", "../seed/seed", "../seed/seed_w8a8_qdq",
     "../resnet_block/model", "../dwsep/model", "../tiny_transformer/model", "../tiny_transformer/model_opset17"};
 
 static void test_round_trip(void **state)
