@@ -69,6 +69,8 @@ void fsc_engine_close(fsc_engine *e)
     free(e);
 }
 
+static fsc_status finish_open(fsc_engine *e, const char *config, fsc_status st, fsc_engine **out, fsc_error *err);
+
 fsc_status fsc_engine_open(const char *config, const fsc_graph *g, const fsc_ctx *ctx, fsc_engine **out, fsc_error *err)
 {
     *out = NULL;
@@ -83,6 +85,35 @@ fsc_status fsc_engine_open(const char *config, const fsc_graph *g, const fsc_ctx
     if (!st && !e->info.available)
         st = fsc_fail(err, FSC_ERR_UNAVAILABLE, "%s is not available here: %s", config, e->info.reason);
     if (!st) st = p->open(variant, g, ctx, &e->plan, err);
+    return finish_open(e, config, st, out, err);
+}
+
+fsc_status fsc_engine_open_backend(fsc_backend *be, const fsc_graph *g, const fsc_ctx *ctx, fsc_engine **out,
+                                   fsc_error *err)
+{
+    *out = NULL;
+    fsc_engine *e = fsc_calloc(1, sizeof *e, "an engine", err);
+    if (!e) {
+        fsc_backend_free(be);
+        return FSC_ERR_NOMEM;
+    }
+    e->g = g;
+    e->ctx = ctx;
+    e->plan.backends[0] = be;
+    e->plan.n_backends = 1;
+    snprintf(e->info.name, sizeof e->info.name, "%s", be->name);
+    snprintf(e->info.backend, sizeof e->info.backend, "%s", be->vt->kind);
+    e->info.stands_for = "a caller-built backend";
+    e->info.certainty = "as built by the caller";
+    e->info.available = true;
+    return finish_open(e, be->name, fsc_plan_single(g, &e->plan, err), out, err);
+}
+
+/* The common end of opening: prepare backends, load constants, bookkeeping.
+ * st is the status so far; e is closed on failure. */
+static fsc_status finish_open(fsc_engine *e, const char *config, fsc_status st, fsc_engine **out, fsc_error *err)
+{
+    const fsc_graph *g = e->g;
     for (int b = 0; !st && b < e->plan.n_backends; b++)
         if (e->plan.backends[b]->vt->prepare) st = e->plan.backends[b]->vt->prepare(e->plan.backends[b], g, err);
     if (!st) {

@@ -1,0 +1,163 @@
+/* metrics.c: error metrics of a target tensor against a reference tensor,
+ * defined over all elements (docs/localize.md gives the definitions).
+ *
+ * Sums of squares are taken on values scaled by a power of two (exact) so
+ * they neither overflow nor underflow for any double data, and are
+ * accumulated with Neumaier's compensated summation. */
+#include <math.h>
+#include <string.h>
+
+#include "flipscope/probe_localize.h"
+
+static const char *const metric_names[FSC_METRIC_COUNT] = {
+    [FSC_METRIC_MAX_ABS] = "max_abs", [FSC_METRIC_MEAN_ABS] = "mean_abs", [FSC_METRIC_REL_L2] = "rel_l2",
+    [FSC_METRIC_SNR] = "snr",         [FSC_METRIC_PSNR] = "psnr",         [FSC_METRIC_MAX_ULP] = "max_ulp",
+    [FSC_METRIC_BEYOND] = "beyond",
+};
+
+const char *fsc_metric_name(fsc_metric which)
+{
+    return (int)which >= 0 && which < FSC_METRIC_COUNT ? metric_names[which] : "?";
+}
+
+int fsc_metric_by_name(const char *name)
+{
+    for (int i = 0; i < FSC_METRIC_COUNT; i++)
+        if (!strcmp(name, metric_names[i])) return i;
+    return -1;
+}
+
+double fsc_metric_value(const fsc_err_metrics *m, fsc_metric which)
+{
+    switch (which) {
+    case FSC_METRIC_MAX_ABS: return m->max_abs;
+    case FSC_METRIC_MEAN_ABS: return m->mean_abs;
+    case FSC_METRIC_REL_L2: return m->rel_l2;
+    case FSC_METRIC_SNR: return m->snr_db;
+    case FSC_METRIC_PSNR: return m->psnr_db;
+    case FSC_METRIC_MAX_ULP: return m->max_ulp;
+    case FSC_METRIC_BEYOND: return (double)m->beyond;
+    default: return NAN;
+    }
+}
+
+double fsc_metric_badness(const fsc_err_metrics *m, fsc_metric which)
+{
+    double v = fsc_metric_value(m, which);
+    return which == FSC_METRIC_SNR || which == FSC_METRIC_PSNR ? -v : v;
+}
+
+/* Neumaier's compensated sum. */
+typedef struct ksum {
+    double s, c;
+} ksum;
+
+static void ksum_add(ksum *k, double x)
+{
+    double t = k->s + x;
+    if (fabs(k->s) >= fabs(x))
+        k->c += (k->s - t) + x;
+    else
+        k->c += (x - t) + k->s;
+    k->s = t;
+}
+
+static double ksum_get(const ksum *k) { return k->s + k->c; }
+
+/* The power-of-two exponent e with m * 2^-e in [0.5, 1) (0 for m == 0). */
+static int scale_exp(double m)
+{
+    int e = 0;
+    if (m > 0 && isfinite(m)) frexp(m, &e);
+    return e;
+}
+
+static bool is_float_container(const fsc_tensor *t) { return t->dtype == FSC_DT_F32 || t->dtype == FSC_DT_F64; }
+
+/* A reference element that is NaN or Inf, matched by the target exactly. */
+static bool same_special(double t, double r)
+{
+    if (isnan(r)) return isnan(t);
+    return t == r; /* +-Inf */
+}
+
+fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_format_id ulp_fmt, double atol,
+                               double rtol, fsc_err_metrics *m, fsc_error *err)
+{
+    memset(m, 0, sizeof *m);
+    int64_t n = fsc_tensor_numel(t);
+    if (n != fsc_tensor_numel(r) || n < 0) {
+        char s1[160], s2[160];
+        return fsc_fail(err, FSC_ERR_INVALID, "cannot compare a tensor of shape %s with one of shape %s",
+                        fsc_shape_str(&t->shape, s1, sizeof s1), fsc_shape_str(&r->shape, s2, sizeof s2));
+    }
+    if (!(atol >= 0) || !(rtol >= 0))
+        return fsc_fail(err, FSC_ERR_INVALID, "tolerances must be non-negative (atol %g, rtol %g)", atol, rtol);
+    if ((int)ulp_fmt < 0 || ulp_fmt >= FSC_FMT_COUNT) ulp_fmt = FSC_FMT_FP64;
+    bool floats = is_float_container(t) || is_float_container(r);
+    m->n = n;
+    m->identical = true;
+    /* Pass 1: classification, maxima, tolerance, ULP. */
+    double max_r = 0, max_d = 0, max_ulp = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double tv = fsc_tensor_get(t, i), rv = fsc_tensor_get(r, i);
+        bool same = (tv == rv && signbit(tv) == signbit(rv)) || (isnan(tv) && isnan(rv));
+        if (!same) m->identical = false;
+        if (!isfinite(rv)) {
+            if (!same_special(tv, rv)) {
+                m->mismatched_special++;
+                m->beyond++;
+            }
+            continue;
+        }
+        if (!isfinite(tv)) {
+            m->nonfinite++;
+            m->beyond++;
+            continue;
+        }
+        double d = fabs(tv - rv);
+        if (fabs(rv) > max_r) max_r = fabs(rv);
+        if (d > max_d) max_d = d;
+        if (d > atol + rtol * fabs(rv)) m->beyond++;
+        double u = floats ? fsc_ulp_distance(tv, rv, ulp_fmt) : d;
+        if (u > max_ulp) max_ulp = u;
+    }
+    m->pass = m->beyond == 0;
+    if (m->nonfinite || m->mismatched_special) {
+        /* A NaN or Inf where the reference has a finite value (or the other
+         * way round) is an unbounded error: every metric says so. */
+        m->max_abs = m->mean_abs = m->rel_l2 = m->max_ulp = INFINITY;
+        m->snr_db = m->psnr_db = -INFINITY;
+        return FSC_OK;
+    }
+    m->max_abs = max_d;
+    m->max_ulp = max_ulp;
+    if (max_d == 0) { /* t == r on every finite element */
+        m->snr_db = m->psnr_db = INFINITY;
+        return FSC_OK;
+    }
+    /* Pass 2: scaled sums (exact power-of-two scaling). */
+    int er = scale_exp(max_r), ed = scale_exp(max_d);
+    ksum sa = {0, 0}, sd2 = {0, 0}, sr2 = {0, 0};
+    for (int64_t i = 0; i < n; i++) {
+        double tv = fsc_tensor_get(t, i), rv = fsc_tensor_get(r, i);
+        if (!isfinite(rv)) continue;
+        double d = ldexp(fabs(tv - rv), -ed), rs = ldexp(rv, -er);
+        ksum_add(&sa, d);
+        ksum_add(&sd2, d * d);
+        ksum_add(&sr2, rs * rs);
+    }
+    double Sa = ksum_get(&sa), Sd = ksum_get(&sd2), Sr = ksum_get(&sr2);
+    m->mean_abs = ldexp(Sa / (double)n, ed);
+    const double l2 = log10(2.0);
+    if (max_r == 0) {
+        m->rel_l2 = INFINITY;
+        m->snr_db = m->psnr_db = -INFINITY;
+        return FSC_OK;
+    }
+    m->rel_l2 = ldexp(sqrt(Sd) / sqrt(Sr), ed - er);
+    m->snr_db = 10.0 * (log10(Sr) - log10(Sd)) + 20.0 * l2 * (double)(er - ed);
+    /* PSNR = 10 log10(max|r|^2 / (Sd 2^(2 ed) / n)) */
+    m->psnr_db = 20.0 * log10(max_r) + 10.0 * log10((double)n) - 10.0 * log10(Sd) - 20.0 * l2 * (double)ed;
+    return FSC_OK;
+}
