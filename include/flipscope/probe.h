@@ -51,7 +51,7 @@ typedef struct fsc_drift_config {
     bool compared;
     bool exact_equal;
     double max_abs_diff;
-    double max_ulp;              /* in the target's output format; -1 when NaN was involved */
+    double max_ulp;              /* in the coarser of this and the reference's output formats; -1 for NaN */
     bool argmax_agrees;
     double *delta;               /* per logit: this - reference */
     double margin_delta;         /* this margin - reference margin */

@@ -1,4 +1,4 @@
-/* cli.h (internal): the subcommand table and helpers shared by src/cli/*.c.
+/* cli.h (internal): the subcommand table and helpers shared by the src/cli sources.
  * Subcommands parse arguments, call the library, render results. No logic
  * that the library lacks. Exit codes: 0 ok / no flip, 1 flip or divergence
  * found (when asked with --fail-on), 2 usage or input error. */

@@ -215,8 +215,11 @@ fsc_status fsc_probe_drift(const fsc_graph *g, const fsc_tensor *inputs, const f
             c->delta[k] = d;
             if (!(c->logits[k] == r->logits[k])) c->exact_equal = false;
             if (fabs(d) > c->max_abs_diff || isnan(d)) c->max_abs_diff = fabs(d);
-            double u = fsc_ulp_distance(fsc_round(c->logits[k], c->out_fmt, fsc_round_default()),
-                                        fsc_round(r->logits[k], c->out_fmt, fsc_round_default()), c->out_fmt);
+            /* ULPs of the coarser of the two output formats: an fp64 target against an
+             * fp32 reference is judged in fp32 ulps, an fp16 one in fp16 ulps. */
+            fsc_format_id uf = fsc_format_get(c->out_fmt)->p < fsc_format_get(r->out_fmt)->p ? c->out_fmt : r->out_fmt;
+            double u = fsc_ulp_distance(fsc_round(c->logits[k], uf, fsc_round_default()),
+                                        fsc_round(r->logits[k], uf, fsc_round_default()), uf);
             if (u < 0) c->max_ulp = -1;
             else if (c->max_ulp >= 0 && u > c->max_ulp) c->max_ulp = u;
         }

@@ -1,0 +1,116 @@
+/* kutil.h (internal): small helpers shared by the kernels: element access in
+ * either float container, fast correctly rounded conversion to a format,
+ * TwoSum, thread counts. Header-only so the hot loops inline them. */
+#ifndef FSC_KUTIL_H
+#define FSC_KUTIL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "flipscope/arith.h"
+#include "flipscope/ctx.h"
+#include "flipscope/format.h"
+#include "flipscope/tensor.h"
+
+/* Element i of a float container (F32 or F64) as a double. */
+static inline double fsc_kget(const fsc_tensor *t, int64_t i)
+{
+    return t->dtype == FSC_DT_F64 ? ((const double *)t->data)[i] : (double)((const float *)t->data)[i];
+}
+
+/* Stores v (already a value of the container's format) into element i. */
+static inline void fsc_kset(fsc_tensor *t, int64_t i, double v)
+{
+    if (t->dtype == FSC_DT_F64) ((double *)t->data)[i] = v;
+    else ((float *)t->data)[i] = (float)v;
+}
+
+/* Precision and normal range of each format, for the fast rounding below. */
+static const struct { int p; double min_normal; double max_finite; } fsc_kfmt[FSC_FMT_COUNT] = {
+    [FSC_FMT_FP64] = {53, 0x1p-1022, 0x1.fffffffffffffp1023},
+    [FSC_FMT_FP32] = {24, 0x1p-126, 0x1.fffffep127},
+    [FSC_FMT_TF32] = {11, 0x1p-126, 0x1.ffcp127},
+    [FSC_FMT_BF16] = {8, 0x1p-126, 0x1.fep127},
+    [FSC_FMT_FP16] = {11, 0x1p-14, 65504.0},
+    [FSC_FMT_E4M3] = {4, 0x1p-6, 448.0},
+    [FSC_FMT_E5M2] = {3, 0x1p-14, 57344.0},
+};
+
+/* x rounded to nearest-even in fmt: identical to fsc_rne(x, fmt), but for
+ * values in the normal range it rounds the double's bit pattern directly
+ * (dropping 53 - p significand bits with a carry), which is exact and fast. */
+static inline double fsc_kround(double x, fsc_format_id fmt)
+{
+    if (fmt == FSC_FMT_FP64) return x;
+    if (fmt == FSC_FMT_FP32) return (double)(float)x; /* IEEE conversion: one RNE rounding */
+    double ax = fabs(x);
+    if (!(ax >= fsc_kfmt[fmt].min_normal && ax <= fsc_kfmt[fmt].max_finite)) return fsc_rne(x, fmt);
+    int drop = 53 - fsc_kfmt[fmt].p;
+    uint64_t b;
+    memcpy(&b, &x, 8);
+    b += (UINT64_C(1) << (drop - 1)) - 1 + ((b >> drop) & 1);
+    b &= ~((UINT64_C(1) << drop) - 1);
+    double r;
+    memcpy(&r, &b, 8);
+    if (fabs(r) > fsc_kfmt[fmt].max_finite) return fsc_rne(x, fmt); /* overflow: the slow path decides */
+    return r;
+}
+
+/* x rounded to fmt with mode rnd (subnormals kept, IEEE overflow). */
+static inline double fsc_kround_mode(double x, fsc_format_id fmt, fsc_rounding rnd)
+{
+    if (rnd == FSC_RND_NEAREST_EVEN) return fsc_kround(x, fmt);
+    fsc_round_opts o = {rnd, true, false};
+    return fsc_round(x, fmt, o);
+}
+
+/* TwoSum (Knuth): s = RN(a + b) and *e the exact error, a + b = s + *e. */
+static inline double fsc_two_sum(double a, double b, double *e)
+{
+    double s = a + b;
+    double bb = s - a;
+    *e = (a - (s - bb)) + (b - bb);
+    return s;
+}
+
+/* a + b correctly rounded (once) to fmt with mode rnd. */
+static inline double fsc_kadd(double a, double b, fsc_format_id fmt, fsc_rounding rnd)
+{
+    if (fmt == FSC_FMT_FP64 && rnd == FSC_RND_NEAREST_EVEN) return a + b;
+    if (fmt == FSC_FMT_FP32 && rnd == FSC_RND_NEAREST_EVEN) {
+        float fa = (float)a, fb = (float)b;
+        if (fa == a && fb == b) return (double)(fa + fb); /* IEEE binary32 addition: one rounding */
+    }
+    double e, s = fsc_two_sum(a, b, &e);
+    if (e == 0.0 || !isfinite(s)) return fsc_kround_mode(s, fmt, rnd); /* exact, or Inf/NaN */
+    fsc_round_opts o = {rnd, true, false};
+    return fsc_round_exact2(s, e, fmt, o);
+}
+
+/* a / b correctly rounded (once) to fmt, nearest-even: the remainder of the
+ * double quotient (exact by fma) tells on which side the true quotient lies. */
+static inline double fsc_kdiv(double a, double b, fsc_format_id fmt)
+{
+    double q = a / b;
+    if (fmt == FSC_FMT_FP64 || !isfinite(q) || q == 0.0) return fsc_kround(q, fmt);
+    double r = fma(-q, b, a);
+    if (r == 0.0) return fsc_kround(q, fmt);
+    return fsc_round_exact2(q, r / b, fmt, fsc_round_default());
+}
+
+/* True when every value of format a is also a value of format b. */
+static inline bool fsc_kfmt_within(fsc_format_id a, fsc_format_id b)
+{
+    const fsc_format *fa = fsc_format_get(a), *fb = fsc_format_get(b);
+    return fa->p <= fb->p && fa->emax <= fb->emax && fa->emin - fa->p >= fb->emin - fb->p;
+}
+
+/* Number of threads a kernel may use. */
+static inline int fsc_kthreads(const fsc_ctx *ctx)
+{
+    int t = ctx ? ctx->threads : 1;
+    return t < 1 ? 1 : (t > 64 ? 64 : t);
+}
+
+#endif
