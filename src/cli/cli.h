@@ -31,12 +31,14 @@ int fsc_cmd_backends(int argc, char **argv);
 int fsc_cmd_drift(int argc, char **argv);
 int fsc_cmd_demo(int argc, char **argv);
 int fsc_cmd_synth(int argc, char **argv);
+int fsc_cmd_localize(int argc, char **argv);
 
 #endif
 
 /* ---- helpers shared by subcommands (cli_common.c) ---- */
 #include "flipscope/graph.h"
 #include "flipscope/probe.h"
+#include "flipscope/probe_localize.h"
 #include <cjson/cJSON.h>
 
 #define FSC_CLI_MAX_LIST 64
@@ -60,3 +62,7 @@ cJSON *fsc_cli_json_doc(const char *command);
 cJSON *fsc_cli_drift_json(const fsc_drift_result *r);
 /* Prints the seed-style text of a drift result. */
 void fsc_cli_drift_text(FILE *f, const fsc_drift_result *r);
+/* Prints the table, ranking and margin attribution of a localize result (localize_render.c). */
+void fsc_cli_localize_text(FILE *f, const fsc_localize_result *r);
+/* JSON of a localize result. */
+cJSON *fsc_cli_localize_json(const fsc_localize_result *r);
