@@ -27,6 +27,16 @@ static fsc_dtype container_of(const fsc_backend *b)
     return b->arith && b->arith->storage == FSC_FMT_FP64 ? FSC_DT_F64 : FSC_DT_F32;
 }
 
+/* True when every value of format a is a value of format b (fp16 in fp32,
+ * fp32 in fp64, ...): converting needs no rounding. */
+static bool format_fits(fsc_format_id a, fsc_format_id b)
+{
+    if (a == b) return true;
+    const fsc_format *fa = fsc_format_get(a), *fb = fsc_format_get(b);
+    return fa->p <= fb->p && fa->emax <= fb->emax && fa->emin - fa->p >= fb->emin - fb->p &&
+           (!fa->has_inf || fb->has_inf);
+}
+
 /* New tensor holding src as backend b receives it. Float data is rounded to
  * the value's logical format (fp16 programs) and then to b's storage. */
 static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fsc_tensor *src, fsc_tensor *dst,
@@ -40,6 +50,13 @@ static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fs
     int64_t n = fsc_tensor_numel(src);
     bool to16 = v && v->dtype == FSC_DT_F16, tobf = v && v->dtype == FSC_DT_BF16;
     fsc_format_id storage = b->arith ? b->arith->storage : FSC_FMT_FP32;
+    bool exact = (int)src->fmt >= 0 && src->fmt < FSC_FMT_COUNT && format_fits(src->fmt, storage) &&
+                 (!to16 || format_fits(src->fmt, FSC_FMT_FP16)) && (!tobf || format_fits(src->fmt, FSC_FMT_BF16));
+    if (exact) { /* already on the receiving grid (localize feeds fp16 values to fp64, ...) */
+        for (int64_t i = 0; i < n; i++) fsc_tensor_set(dst, i, fsc_tensor_get(src, i));
+        dst->fmt = storage;
+        return FSC_OK;
+    }
     for (int64_t i = 0; i < n; i++) {
         double x = fsc_tensor_get(src, i);
         if (to16) x = fsc_round(x, FSC_FMT_FP16, o);
