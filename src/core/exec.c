@@ -37,6 +37,18 @@ static bool format_fits(fsc_format_id a, fsc_format_id b)
            (!fa->has_inf || fb->has_inf);
 }
 
+/* True when src is already exactly as backend b would receive it (same
+ * container, values on its storage grid and on the value's logical format). */
+static bool arrives_as_is(const fsc_backend *b, const fsc_value *v, const fsc_tensor *src)
+{
+    if (src->dtype != FSC_DT_F32 && src->dtype != FSC_DT_F64) return false;
+    if (src->dtype != container_of(b) || (int)src->fmt < 0 || src->fmt >= FSC_FMT_COUNT) return false;
+    fsc_format_id storage = b->arith ? b->arith->storage : FSC_FMT_FP32;
+    bool to16 = v && v->dtype == FSC_DT_F16, tobf = v && v->dtype == FSC_DT_BF16;
+    return format_fits(src->fmt, storage) && (!to16 || format_fits(src->fmt, FSC_FMT_FP16)) &&
+           (!tobf || format_fits(src->fmt, FSC_FMT_BF16));
+}
+
 /* New tensor holding src as backend b receives it. Float data is rounded to
  * the value's logical format (fp16 programs) and then to b's storage. */
 static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fsc_tensor *src, fsc_tensor *dst,
@@ -319,6 +331,8 @@ fsc_status fsc_engine_run_node(fsc_engine *e, int node, const fsc_tensor *const 
             args[k] = &e->consts[(size_t)b * (size_t)g->n_values + (size_t)v];
         } else if (!in[k]) {
             st = fsc_fail(err, FSC_ERR_INVALID, "input %d of node %d was not given", k, node);
+        } else if (arrives_as_is(be, &g->values[v], in[k])) {
+            args[k] = in[k]; /* no copy: nothing to convert */
         } else {
             st = convert_for(be, &g->values[v], in[k], &conv[k], err);
             args[k] = &conv[k];

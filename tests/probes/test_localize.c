@@ -66,6 +66,34 @@ static void test_metrics_hand(void **state)
     assert_true(metrics(a, b, 1, FSC_FMT_FP16, 0, 0).max_ulp == 2.0);
 }
 
+/* max_ulp agrees exactly with fsc_ulp_distance (the library's definition) on
+ * pairs spread over every format's normal and subnormal ranges. */
+static void test_metrics_ulp_matches_library(void **state)
+{
+    (void)state;
+    const fsc_format_id fmts[5] = {FSC_FMT_FP16, FSC_FMT_BF16, FSC_FMT_FP32, FSC_FMT_E4M3, FSC_FMT_FP64};
+    uint64_t s = 12345;
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < 3000; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            double u1 = (double)(s >> 11) / 9007199254740992.0;
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            double u2 = (double)(s >> 11) / 9007199254740992.0;
+            int e = (int)(u1 * 60.0) - 40; /* 2^-40 .. 2^20: subnormals of fp16 to beyond its range */
+            double r = ldexp(1.0 + u2, e) * (i % 3 == 0 ? -1.0 : 1.0);
+            double t = fsc_rne(r * (1.0 + (u1 - 0.5) * 0.01), fmts[k]);
+            if (i % 7 == 0) t = -t; /* across zero */
+            if (!isfinite(t)) continue;
+            fsc_tensor tt = vec(FSC_DT_F64, 1, &t), rr = vec(FSC_DT_F64, 1, &r);
+            fsc_err_metrics m;
+            assert_int_equal(fsc_metrics_compute(&tt, &rr, fmts[k], 0, 0, &m, NULL), FSC_OK);
+            double want = fsc_ulp_distance(t, r, fmts[k]);
+            if (m.max_ulp != want) fail_msg("fmt %d: t %a r %a: %.17g vs %.17g", (int)fmts[k], t, r, m.max_ulp, want);
+            fsc_tensor_free(&tt);
+            fsc_tensor_free(&rr);
+        }
+}
+
 static void test_metrics_identical_and_zero(void **state)
 {
     (void)state;
@@ -378,6 +406,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_hand),
+        cmocka_unit_test(test_metrics_ulp_matches_library),
         cmocka_unit_test(test_metrics_identical_and_zero),
         cmocka_unit_test(test_metrics_nonfinite),
         cmocka_unit_test(test_planted_fault),
