@@ -59,10 +59,10 @@ void fsc_cli_localize_text(FILE *f, const fsc_localize_result *r)
         fprintf(f, "\nTop %d by isolated %s (the op's own error, fed the reference's inputs)\n", r->n_ranked, metric);
         for (int i = 0; i < r->n_ranked; i++) {
             const fsc_localize_row *w = &r->rows[r->ranking[i]];
-            char a[32], b[32], c[32];
-            fprintf(f, "  %2d. %-20s %-15s %s %-10s rel_l2 %-10s max ulp %s\n", i + 1, w->name, w->op, metric,
-                    num(fsc_metric_value(&w->iso, o->rank_by), a, sizeof a), num(w->iso.rel_l2, b, sizeof b),
-                    num(w->iso.max_ulp, c, sizeof c));
+            char a[32], b[32], c[32], extra[64] = "";
+            if (o->rank_by != FSC_METRIC_REL_L2) snprintf(extra, sizeof extra, "rel_l2 %-10s ", num(w->iso.rel_l2, b, sizeof b));
+            fprintf(f, "  %2d. %-20s %-15s %s %-10s %smax ulp %s\n", i + 1, w->name, w->op, metric,
+                    num(fsc_metric_value(&w->iso, o->rank_by), a, sizeof a), extra, num(w->iso.max_ulp, c, sizeof c));
         }
     } else {
         fprintf(f, "\nNo op has an isolated error: every target op computes exactly the reference's op.\n");
