@@ -402,6 +402,38 @@ static void test_builtin_fp16(void **state)
     fsc_graph_free(g);
 }
 
+/* The seed fixture (ONNX export of AmplifiedConvTie, 224x224, b0 = 14.6),
+ * emu:fp64 vs emu:fp16-acc16: the reference margin is PyTorch's float64
+ * margin (meta.json), and the contributions telescope to the measured delta.
+ * Several seconds of CPU: skipped under FSC_TEST_QUICK. */
+static void test_seed_fixture(void **state)
+{
+    (void)state;
+    if (getenv("FSC_TEST_QUICK")) skip();
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_graph *g;
+    fsc_error err;
+    if (fsc_model_load(FSC_FIXTURES "/seed/seed.onnx", &ctx, &g, &err)) fail_msg("%s", err.msg);
+    const char *spec[1] = {FSC_FIXTURES "/seed/input.npy"};
+    fsc_tensor x;
+    if (fsc_inputs_load(g, spec, 1, NULL, &ctx, &x, &err)) fail_msg("%s", err.msg);
+    fsc_localize_opts o = fsc_localize_default();
+    fsc_localize_result r;
+    if (fsc_probe_localize(g, &x, "emu:fp64", "emu:fp16-acc16", &o, &ctx, &r, &err)) fail_msg("%s", err.msg);
+    assert_true(fabs(r.margin_reference - (-0.4538484051109415)) < 1e-9); /* torch float64, meta.json */
+    assert_true(r.n_ranked > 0);
+    for (int i = 1; i < r.n_ranked; i++)
+        assert_true(r.rows[r.ranking[i - 1]].iso.rel_l2 >= r.rows[r.ranking[i]].iso.rel_l2);
+    assert_true(r.margin_attributed && isfinite(r.margin_delta) && r.margin_delta != 0.0);
+    double rel = fabs(r.margin_contrib_sum - r.margin_delta) / fabs(r.margin_delta);
+    printf("seed fixture: margin delta %.9g, sum of contributions %.9g, relative difference %.3g\n", r.margin_delta,
+           r.margin_contrib_sum, rel);
+    assert_true(rel <= 1e-6);
+    fsc_localize_result_free(&r);
+    fsc_tensor_free(&x);
+    fsc_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_metrics_nonfinite),
         cmocka_unit_test(test_planted_fault),
         cmocka_unit_test(test_builtin_fp16),
+        cmocka_unit_test(test_seed_fixture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
