@@ -103,12 +103,17 @@ static double pow2(int k)
 static double grid_pos(double ax, const fsc_format *f)
 {
     if (ax == 0.0) return 0.0;
-    int e2;
-    double m = frexp(ax, &e2); /* ax = m 2^e2, m in [0.5, 1) */
-    int e = e2 - 1;
+    uint64_t bits;
+    memcpy(&bits, &ax, sizeof bits);
+    int biased = (int)(bits >> 52);
+    if (biased == 0) return ax * pow2(f->p - 1 - f->emin); /* a subnormal double: below every format's normals */
+    int e = biased - 1023;                                   /* ax = m2 2^e, m2 in [1, 2) */
+    uint64_t mbits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    double m2;
+    memcpy(&m2, &mbits, sizeof m2);
     double base = pow2(f->p - 1);
-    if (e < f->emin) return ax * pow2(f->p - 1 - f->emin); /* subnormal range: linear */
-    return (double)(e - f->emin + 1) * base + (m * 2.0 * base - base);
+    if (e < f->emin) return ax * pow2(f->p - 1 - f->emin); /* subnormal range of f: linear */
+    return (double)(e - f->emin + 1) * base + (m2 * base - base);
 }
 
 /* fsc_ulp_distance(t, r, fmt) for finite t and r, computed faster. */
