@@ -199,6 +199,8 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
     }
     /* Pass 2: scaled sums (exact power-of-two scaling). */
     int er = scale_exp(max_r), ed = scale_exp(max_d);
+    /* x * 2^-e is the same correctly rounded value as ldexp(x, -e) while 2^-e is a normal double */
+    double sd = ed >= -1022 && ed <= 1022 ? pow2(-ed) : 0, sr = er >= -1022 && er <= 1022 ? pow2(-er) : 0;
     ksum sa = {0, 0}, sd2 = {0, 0}, sr2 = {0, 0};
     for (int64_t i = 0; i < n; i++) {
         if (i % BLOCK == 0) {
@@ -208,7 +210,7 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
         }
         double tv = tb[i % BLOCK], rv = rb[i % BLOCK];
         if (!isfinite(rv)) continue;
-        double d = ldexp(fabs(tv - rv), -ed), rs = ldexp(rv, -er);
+        double d = sd ? fabs(tv - rv) * sd : ldexp(fabs(tv - rv), -ed), rs = sr ? rv * sr : ldexp(rv, -er);
         ksum_add(&sa, d);
         ksum_add(&sd2, d * d);
         ksum_add(&sr2, rs * rs);
