@@ -65,7 +65,13 @@ static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fs
     bool exact = (int)src->fmt >= 0 && src->fmt < FSC_FMT_COUNT && format_fits(src->fmt, storage) &&
                  (!to16 || format_fits(src->fmt, FSC_FMT_FP16)) && (!tobf || format_fits(src->fmt, FSC_FMT_BF16));
     if (exact) { /* already on the receiving grid (localize feeds fp16 values to fp64, ...) */
-        for (int64_t i = 0; i < n; i++) fsc_tensor_set(dst, i, fsc_tensor_get(src, i));
+        if (src->dtype == FSC_DT_F32 && ct == FSC_DT_F64) {
+            const float *x = src->data;
+            double *d = dst->data;
+            for (int64_t i = 0; i < n; i++) d[i] = x[i];
+        } else {
+            for (int64_t i = 0; i < n; i++) fsc_tensor_set(dst, i, fsc_tensor_get(src, i));
+        }
         dst->fmt = storage;
         return FSC_OK;
     }

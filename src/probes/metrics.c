@@ -135,6 +135,9 @@ static bool same_special(double t, double r)
     return t == r; /* +-Inf */
 }
 
+static void scaled_sums(const fsc_tensor *t, const fsc_tensor *r, int64_t n, double max_d, double max_r, int *ed_out,
+                        int *er_out, double *Sa, double *Sd, double *Sr);
+
 fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_format_id ulp_fmt, double atol,
                                double rtol, fsc_err_metrics *m, fsc_error *err)
 {
@@ -155,6 +158,7 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
     /* Pass 1: classification, maxima, tolerance, ULP. */
     double max_r = 0, max_d = 0, max_ulp = 0;
     double tb[BLOCK], rb[BLOCK];
+    ksum ua = {0, 0}, ud2 = {0, 0}, ur2 = {0, 0}; /* unscaled sums, used when no square can over/underflow */
     for (int64_t i = 0; i < n; i++) {
         if (i % BLOCK == 0) {
             int64_t len = n - i < BLOCK ? n - i : BLOCK;
@@ -180,6 +184,9 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
         if (fabs(rv) > max_r) max_r = fabs(rv);
         if (d > max_d) max_d = d;
         if (d > atol + rtol * fabs(rv)) m->beyond++;
+        ksum_add(&ua, d);
+        ksum_add(&ud2, d * d);
+        ksum_add(&ur2, rv * rv);
         double u = d == 0 ? 0 : floats ? ulp_dist(tv, rv, ulp_fmt, fmt) : d;
         if (u > max_ulp) max_ulp = u;
     }
@@ -197,7 +204,40 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
         m->snr_db = m->psnr_db = INFINITY;
         return FSC_OK;
     }
-    /* Pass 2: scaled sums (exact power-of-two scaling). */
+    /* The unscaled sums are good when the largest terms are far from the
+     * double range's ends (squares <= 2^900; terms that underflow weigh
+     * < 2^-100 of the largest). Otherwise pass 2: scaled sums (exact
+     * power-of-two scaling). */
+    const double lo = pow2(-450), hi = pow2(450);
+    double Sa, Sd, Sr;
+    int er = 0, ed = 0;
+    if (max_d >= lo && max_d <= hi && (max_r == 0 || (max_r >= lo && max_r <= hi))) {
+        Sa = ksum_get(&ua);
+        Sd = ksum_get(&ud2);
+        Sr = ksum_get(&ur2);
+    } else {
+        scaled_sums(t, r, n, max_d, max_r, &ed, &er, &Sa, &Sd, &Sr);
+    }
+    m->mean_abs = ldexp(Sa / (double)n, ed);
+    const double l2 = log10(2.0);
+    if (max_r == 0) {
+        m->rel_l2 = INFINITY;
+        m->snr_db = m->psnr_db = -INFINITY;
+        return FSC_OK;
+    }
+    m->rel_l2 = ldexp(sqrt(Sd) / sqrt(Sr), ed - er);
+    m->snr_db = 10.0 * (log10(Sr) - log10(Sd)) + 20.0 * l2 * (double)(er - ed);
+    /* PSNR = 10 log10(max|r|^2 / (Sd 2^(2 ed) / n)) */
+    m->psnr_db = 20.0 * log10(max_r) + 10.0 * log10((double)n) - 10.0 * log10(Sd) - 20.0 * l2 * (double)ed;
+    return FSC_OK;
+}
+
+/* Pass 2 of fsc_metrics_compute: sums of |d|, d^2 and r^2 over finite
+ * pairs, d scaled by 2^-ed and r by 2^-er (exponents of the maxima). */
+static void scaled_sums(const fsc_tensor *t, const fsc_tensor *r, int64_t n, double max_d, double max_r, int *ed_out,
+                        int *er_out, double *Sa, double *Sd, double *Sr)
+{
+    double tb[BLOCK], rb[BLOCK];
     int er = scale_exp(max_r), ed = scale_exp(max_d);
     /* x * 2^-e is the same correctly rounded value as ldexp(x, -e) while 2^-e is a normal double */
     double sd = ed >= -1022 && ed <= 1022 ? pow2(-ed) : 0, sr = er >= -1022 && er <= 1022 ? pow2(-er) : 0;
@@ -215,17 +255,9 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
         ksum_add(&sd2, d * d);
         ksum_add(&sr2, rs * rs);
     }
-    double Sa = ksum_get(&sa), Sd = ksum_get(&sd2), Sr = ksum_get(&sr2);
-    m->mean_abs = ldexp(Sa / (double)n, ed);
-    const double l2 = log10(2.0);
-    if (max_r == 0) {
-        m->rel_l2 = INFINITY;
-        m->snr_db = m->psnr_db = -INFINITY;
-        return FSC_OK;
-    }
-    m->rel_l2 = ldexp(sqrt(Sd) / sqrt(Sr), ed - er);
-    m->snr_db = 10.0 * (log10(Sr) - log10(Sd)) + 20.0 * l2 * (double)(er - ed);
-    /* PSNR = 10 log10(max|r|^2 / (Sd 2^(2 ed) / n)) */
-    m->psnr_db = 20.0 * log10(max_r) + 10.0 * log10((double)n) - 10.0 * log10(Sd) - 20.0 * l2 * (double)ed;
-    return FSC_OK;
+    *Sa = ksum_get(&sa);
+    *Sd = ksum_get(&sd2);
+    *Sr = ksum_get(&sr2);
+    *ed_out = ed;
+    *er_out = er;
 }
