@@ -51,11 +51,14 @@ static const fsc_arith presets[] = {
            "Core ML GPU), Apple Neural Engine-class accelerators",
            "documented: vendors state fp32 accumulation for fp16 GEMM; summation order is a hypothesis",
            FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP64, FSC_FMT_FP32, FSC_FMT_FP32),
+    /* Reductions (mean, pooling, softmax and norm sums) are summed in fp32: a running
+     * fp16 sum of a large feature map overflows 65504 (the seed's 224x224 pool of
+     * x300-amplified activations does), which a usable device cannot do. */
     PRESET("fp16-acc16",
-           "fp16 storage and fp16 accumulation rounded after every fused multiply-add "
-           "(ARMv8.2 FP16 FMLA, mobile GPUs with half-precision accumulators)",
+           "fp16 storage and fp16 accumulation of dot products rounded after every fused multiply-add "
+           "(ARMv8.2 FP16 FMLA, mobile GPUs with half-precision accumulators); reductions sum in fp32",
            "hypothesis for any given device; the arithmetic itself is IEEE binary16 FMA", FSC_FMT_FP16,
-           FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP64, FSC_FMT_FP16, FSC_FMT_FP16),
+           FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP64, FSC_FMT_FP16, FSC_FMT_FP32),
     PRESET("bf16",
            "bf16 storage and weights, fp32 accumulation (AVX512-BF16 / AMX on CPUs, TPU MXU)",
            "documented: fp32 accumulation of bf16 products; summation order is a hypothesis", FSC_FMT_BF16,
