@@ -178,36 +178,40 @@ AVX512 static void uk_f32_avx512(int64_t K, const void *wpv, const void *xtv, in
     }
 }
 
-/* fp16-accumulation step with embedded rounding: the round-to-odd sum is the
- * truncated (toward zero) fp32 sum with its last bit set when the sum is
- * inexact (rounding up and down disagree); its nearest-even rounding to fp16
- * is the correct rounding of the exact sum, as in step16_c. */
-AVX512 static inline __m512 step16_avx512(__m512 acc, __m512 p)
+/* fp16-accumulation step with embedded rounding: the exact sum lies between
+ * its roundings down and up; when they differ (inexact) exactly one of them
+ * has an odd last bit, and that one is the round-to-odd sum (when they agree
+ * the sum is exact). Its nearest-even rounding to fp16 is the correct
+ * rounding of the exact sum, as in step16_c. */
+AVX512 static inline __m512 step16_avx512(__m512 acc, __m512 w, __m512 x)
 {
-    __m512 rz = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    __m512 ru = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
-    __m512 rd = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    __mmask16 inexact = _mm512_cmp_ps_mask(ru, rd, _CMP_NEQ_OQ);
-    __m512i odd = _mm512_mask_or_epi32(_mm512_castps_si512(rz), inexact, _mm512_castps_si512(rz), _mm512_set1_epi32(1));
-    __m256i h = _mm512_cvtps_ph(_mm512_castsi512_ps(odd), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    /* w * x is exact in fp32 (fp16 operands), so the directed fused
+     * multiply-adds are the directed roundings of acc + w*x. */
+    __m512 ru = _mm512_fmadd_round_ps(w, x, acc, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    __m512 rd = _mm512_fmadd_round_ps(w, x, acc, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __mmask16 rd_odd = _mm512_test_epi32_mask(_mm512_castps_si512(rd), _mm512_set1_epi32(1));
+    __m512 odd = _mm512_mask_blend_ps(rd_odd, ru, rd);
+    __m256i h = _mm512_cvtps_ph(odd, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     return _mm512_cvtph_ps(h);
 }
 
+/* Eight rows x 32 columns: 16 independent accumulator chains hide the
+ * latency of the rounding step. */
 AVX512 static void uk_acc16_avx512(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
 {
     const float *wp = wpv, *xt = xtv;
-    __m512 c[4][2];
-    for (int i = 0; i < 4; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    __m512 c[8][2];
+    for (int i = 0; i < 8; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
     for (int64_t k = 0; k < K; k++) {
         __m512 x0 = _mm512_loadu_ps(xt + k * ld), x1 = _mm512_loadu_ps(xt + k * ld + 16);
-        for (int i = 0; i < 4; i++) {
-            __m512 w = _mm512_set1_ps(wp[k * 4 + i]);
-            c[i][0] = step16_avx512(c[i][0], _mm512_mul_ps(w, x0));
-            c[i][1] = step16_avx512(c[i][1], _mm512_mul_ps(w, x1));
+        for (int i = 0; i < 8; i++) {
+            __m512 w = _mm512_set1_ps(wp[k * 8 + i]);
+            c[i][0] = step16_avx512(c[i][0], w, x0);
+            c[i][1] = step16_avx512(c[i][1], w, x1);
         }
     }
     float *t = outv;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 8; i++) {
         _mm512_storeu_ps(t + i * 32, c[i][0]);
         _mm512_storeu_ps(t + i * 32 + 16, c[i][1]);
     }
@@ -244,6 +248,15 @@ static void epi_f32(const float *acc, float *y, int64_t n, float bias, fsc_forma
         for (int64_t q = 0; q < n; q++) y[q] = (float)fsc_kround((double)(acc[q] + bias), storage);
 }
 
+/* Epilogue for fp16 accumulation into an F32 container, contiguous outputs,
+ * a bias that is an fp16 value: acc + bias is exact in a double (both are
+ * fp16 values), so one rounding to fp16 is fsc_kadd's result. */
+static void epi_acc16(const float *acc, float *y, int64_t n, double bias, fsc_format_id storage)
+{
+    for (int64_t q = 0; q < n; q++)
+        y[q] = (float)fsc_kround(fsc_kround((double)acc[q] + bias, FSC_FMT_FP16), storage);
+}
+
 /* Any other epilogue, element by element, exactly as the reference kernels. */
 static void epi_generic(const void *acc, bool f64, int64_t at, int64_t n, const fsc_tensor *bias, int64_t bo,
                         int64_t bias_n, fsc_tensor *y, size_t yo, int64_t y_n, const fsc_arith *a)
@@ -258,7 +271,7 @@ static void epi_generic(const void *acc, bool f64, int64_t at, int64_t n, const 
 static const ukr ukrs[3][K_COUNT] = {
     {{4, 8, uk_f32_c}, {4, 8, uk_acc16_c}, {4, 8, uk_f64_c}},
     {{6, 16, uk_f32_avx2}, {4, 16, uk_acc16_avx2}, {6, 8, uk_f64_avx2}},
-    {{8, 32, uk_f32_avx512}, {4, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}},
+    {{8, 32, uk_f32_avx512}, {8, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}},
 };
 
 int fsc_fastmm_isa(int max_isa)
@@ -364,9 +377,12 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                         size_t yo = (size_t)(j * job->y_job_stride + m * job->y_m + (n0 + c0) * job->y_n);
                         const fsc_tensor *bt = job->bias;
                         int64_t bo = s * job->bias_set_stride + m * job->bias_m + (n0 + c0) * job->bias_n;
-                        if (kd == K_F32 && job->y_n == 1 && (!bt || job->bias_n == 0))
-                            epi_f32((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol,
-                                    bt ? (float)fsc_kget(bt, bo) : 0.0f, a->storage);
+                        double bv = bt ? fsc_kget(bt, bo) : 0.0;
+                        bool row_bias = job->y_n == 1 && (!bt || job->bias_n == 0);
+                        if (kd == K_F32 && row_bias)
+                            epi_f32((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, (float)bv, a->storage);
+                        else if (kd == K_ACC16 && row_bias && fsc_kround(bv, FSC_FMT_FP16) == bv)
+                            epi_acc16((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, bv, a->storage);
                         else
                             epi_generic(acc, f64, i * u.nr, ncol, bt, bo, job->bias_n, job->y, yo, job->y_n, a);
                     }
