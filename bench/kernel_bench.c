@@ -42,9 +42,9 @@ static void tap(void *user, const fsc_graph *g, int node, const fsc_tensor *outs
 {
     (void)outs, (void)n_out;
     taptime *tt = user;
-    double t = now();
-    if (tt->print) printf("    node %2d %-14s %.4f s\n", node, g->nodes[node].op_type, t - tt->last);
-    tt->last = now();
+    double t = cpu_now();
+    if (tt->print) printf("    node %2d %-14s cpu %.4f s\n", node, g->nodes[node].op_type, t - tt->last);
+    tt->last = cpu_now();
 }
 
 int main(int argc, char **argv)
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
         best = 1e9, bestc = 1e9;
         for (int i = 0; i < runs; i++) {
             double t0 = now(), c0 = cpu_now();
-            taptime tt = {t0, getenv("FSC_BENCH_PROFILE") && i == runs - 1};
+            taptime tt = {c0, getenv("FSC_BENCH_PROFILE") && i == runs - 1};
             fsc_run_opts ro = {tap, &tt};
             if (fsc_engine_run(e, &in, &out, &ro, &err)) { printf("  (run: %s)\n", err.msg); break; }
             double t = now() - t0, c = cpu_now() - c0;

@@ -237,15 +237,63 @@ AVX512 static void uk_f64_avx512(int64_t K, const void *wpv, const void *xtv, in
     }
 }
 
+/* Vector forms of the fp32 epilogue below for fp32, fp16 and bf16 storage:
+ * F16C conversion is the nearest-even rounding of a binary32 value to fp16;
+ * bf16 is binary32 with the low 16 bits rounded off (nearest-even, carries
+ * into the exponent give the right overflow to Inf, NaNs stay quiet NaNs). */
+AVX512 static void epi_f32_avx512(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage)
+{
+    __m512 b = _mm512_set1_ps(bias);
+    for (int64_t q = 0; q < n; q += 16) {
+        __mmask16 m = n - q >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - q)) - 1u);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, acc + q), b);
+        if (storage == FSC_FMT_FP16) {
+            v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        } else if (storage == FSC_FMT_BF16) {
+            __m512i u = _mm512_castps_si512(v);
+            __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+            u = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb));
+            v = _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32((int)0xffff0000u)));
+        }
+        _mm512_mask_storeu_ps(y + q, m, v);
+    }
+}
+
+AVX2 static int64_t epi_f32_avx2(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage)
+{
+    __m256 b = _mm256_set1_ps(bias);
+    int64_t q = 0;
+    for (; q + 8 <= n; q += 8) {
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(acc + q), b);
+        if (storage == FSC_FMT_FP16) {
+            v = _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        } else if (storage == FSC_FMT_BF16) {
+            __m256i u = _mm256_castps_si256(v);
+            __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+            u = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb));
+            v = _mm256_castsi256_ps(_mm256_and_si256(u, _mm256_set1_epi32((int)0xffff0000u)));
+        }
+        _mm256_storeu_ps(y + q, v);
+    }
+    return q;
+}
+
 /* Epilogue for fp32 accumulation into an F32 container, contiguous outputs,
  * one bias per row: acc + bias is one binary32 addition (a correct rounding
  * in fp32, as fsc_kadd), then the rounding to storage. */
-static void epi_f32(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage)
+static void epi_f32(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage, int isa)
 {
+    bool vec_fmt = storage == FSC_FMT_FP32 || storage == FSC_FMT_FP16 || storage == FSC_FMT_BF16;
+    int64_t q = 0;
+    if (vec_fmt && isa >= 2) {
+        epi_f32_avx512(acc, y, n, bias, storage);
+        return;
+    }
+    if (vec_fmt && isa == 1) q = epi_f32_avx2(acc, y, n, bias, storage);
     if (storage == FSC_FMT_FP32)
-        for (int64_t q = 0; q < n; q++) y[q] = acc[q] + bias;
+        for (; q < n; q++) y[q] = acc[q] + bias;
     else
-        for (int64_t q = 0; q < n; q++) y[q] = (float)fsc_kround((double)(acc[q] + bias), storage);
+        for (; q < n; q++) y[q] = (float)fsc_kround((double)(acc[q] + bias), storage);
 }
 
 /* Epilogue for fp16 accumulation into an F32 container, contiguous outputs,
@@ -310,7 +358,8 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
 {
     bool f64 = job->y->dtype == FSC_DT_F64;
     kind kd = f64 ? K_F64 : (a->accum == FSC_FMT_FP16 ? K_ACC16 : K_F32);
-    ukr u = ukrs[fsc_fastmm_isa(max_isa)][kd];
+    int isa = fsc_fastmm_isa(max_isa);
+    ukr u = ukrs[isa][kd];
     size_t es = f64 ? sizeof(double) : sizeof(float);
     int64_t M = job->M, K = job->K, N = job->N;
     if (M == 0 || N == 0 || job->jobs == 0) return FSC_OK;
@@ -380,7 +429,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                         double bv = bt ? fsc_kget(bt, bo) : 0.0;
                         bool row_bias = job->y_n == 1 && (!bt || job->bias_n == 0);
                         if (kd == K_F32 && row_bias)
-                            epi_f32((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, (float)bv, a->storage);
+                            epi_f32((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, (float)bv, a->storage, isa);
                         else if (kd == K_ACC16 && row_bias && fsc_kround(bv, FSC_FMT_FP16) == bv)
                             epi_acc16((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, bv, a->storage);
                         else
