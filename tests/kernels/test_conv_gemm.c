@@ -255,8 +255,14 @@ static void test_gemm(void **state)
             const fsc_tensor *Cp = crank < 0 ? NULL : &C;
             fsc_ctx c1 = ctx_threads(1), c3 = ctx_threads(3);
             assert_int_equal(fsc_k_gemm_ref(&at, &A, &B, Cp, a, &c1, &ref, NULL), FSC_OK);
-            assert_int_equal(fsc_k_gemm(&at, &A, &B, Cp, a, &c3, &y, NULL), FSC_OK);
-            kt_assert_same_bits(&y, &ref, presets[p]);
+            for (int isa = 0; isa <= 2; isa++) {
+                char v[8];
+                snprintf(v, sizeof v, "%d", isa);
+                setenv("FSC_KERNEL_ISA", v, 1);
+                assert_int_equal(fsc_k_gemm(&at, &A, &B, Cp, a, &c3, &y, NULL), FSC_OK);
+                kt_assert_same_bits(&y, &ref, presets[p]);
+            }
+            unsetenv("FSC_KERNEL_ISA");
             if (p == 0) { /* fp64 against a naive loop */
                 double *e = malloc((size_t)(M * N) * sizeof *e);
                 for (int64_t m = 0; m < M; m++)
@@ -340,8 +346,14 @@ static void test_matmul_fast_bit_identical(void **state)
             kt_fill(&A, &r, 1.0, a->storage), kt_fill(&B, &r, 1.0, a->weights);
             fsc_ctx c1 = ctx_threads(1), c3 = ctx_threads(1 + t % 3);
             assert_int_equal(fsc_k_matmul_ref(&A, &B, a, &c1, &ref, NULL), FSC_OK);
-            assert_int_equal(fsc_k_matmul(&A, &B, a, &c3, &y, NULL), FSC_OK);
-            kt_assert_same_bits(&y, &ref, presets[p]);
+            for (int isa = 0; isa <= 2; isa++) {
+                char v[8];
+                snprintf(v, sizeof v, "%d", isa);
+                setenv("FSC_KERNEL_ISA", v, 1);
+                assert_int_equal(fsc_k_matmul(&A, &B, a, &c3, &y, NULL), FSC_OK);
+                kt_assert_same_bits(&y, &ref, presets[p]);
+            }
+            unsetenv("FSC_KERNEL_ISA");
             fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&y), fsc_tensor_free(&ref);
         }
     }
