@@ -218,6 +218,66 @@ static bool bstrides(const fsc_shape *xs, const fsc_shape *ys, int64_t *st)
     return true;
 }
 
+/* Element i of an integer container as an int64 (exact). */
+static int64_t iget(const fsc_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case FSC_DT_I64: return ((const int64_t *)t->data)[i];
+    case FSC_DT_I32: return ((const int32_t *)t->data)[i];
+    case FSC_DT_I8: return ((const int8_t *)t->data)[i];
+    case FSC_DT_U8: case FSC_DT_BOOL: return ((const uint8_t *)t->data)[i];
+    default: return 0;
+    }
+}
+
+/* Stores v into an integer container, wrapping like a two's complement cast. */
+static void iset(fsc_tensor *t, int64_t i, int64_t v)
+{
+    switch (t->dtype) {
+    case FSC_DT_I64: ((int64_t *)t->data)[i] = v; break;
+    case FSC_DT_I32: ((int32_t *)t->data)[i] = (int32_t)(uint32_t)(uint64_t)v; break;
+    case FSC_DT_I8: ((int8_t *)t->data)[i] = (int8_t)(uint8_t)(uint64_t)v; break;
+    case FSC_DT_U8: ((uint8_t *)t->data)[i] = (uint8_t)(uint64_t)v; break;
+    default: break;
+    }
+}
+
+static bool is_int_container(fsc_dtype dt)
+{
+    return dt == FSC_DT_I64 || dt == FSC_DT_I32 || dt == FSC_DT_I8 || dt == FSC_DT_U8;
+}
+
+/* Binary ops on integer tensors (shape arithmetic): wrapping add/sub/mul,
+ * division truncating toward zero (as C and ONNX Runtime). */
+static fsc_status binary_int(fsc_op op, const fsc_tensor *x, const fsc_tensor *z, const int64_t *sx,
+                             const int64_t *sz, fsc_tensor *y, fsc_error *err)
+{
+    if (op == FSC_OP_POW) return fsc_fail(err, FSC_ERR_UNSUPPORTED, "pow on integer tensors");
+    int r = y->shape.rank;
+    int64_t n = fsc_tensor_numel(y);
+    for (int64_t o = 0; o < n; o++) {
+        int64_t q = o, ox = 0, oz = 0;
+        for (int i = r - 1; i >= 0; i--) {
+            int64_t c = q % y->shape.dim[i];
+            q /= y->shape.dim[i];
+            ox += c * sx[i];
+            oz += c * sz[i];
+        }
+        uint64_t u = (uint64_t)iget(x, ox), v = (uint64_t)iget(z, oz);
+        int64_t res;
+        if (op == FSC_OP_ADD) res = (int64_t)(u + v);
+        else if (op == FSC_OP_SUB) res = (int64_t)(u - v);
+        else if (op == FSC_OP_MUL) res = (int64_t)(u * v);
+        else {
+            int64_t a = (int64_t)u, b = (int64_t)v;
+            if (b == 0) return fsc_fail(err, FSC_ERR_INVALID, "integer division by zero");
+            res = (a == INT64_MIN && b == -1) ? INT64_MIN : a / b;
+        }
+        iset(y, o, res);
+    }
+    return FSC_OK;
+}
+
 fsc_status fsc_k_binary(fsc_op op, const fsc_tensor *x, const fsc_tensor *z, const fsc_arith *a,
                         const fsc_ctx *ctx, fsc_tensor *y, fsc_error *err)
 {
@@ -227,6 +287,11 @@ fsc_status fsc_k_binary(fsc_op op, const fsc_tensor *x, const fsc_tensor *z, con
     const fsc_shape *ys = &y->shape;
     if (!bstrides(&x->shape, ys, sx) || !bstrides(&z->shape, ys, sz))
         return fsc_fail(err, FSC_ERR_INVALID, "operands do not broadcast to the output shape");
+    if (is_int_container(y->dtype) || is_int_container(x->dtype) || is_int_container(z->dtype)) {
+        if (x->dtype != y->dtype || z->dtype != y->dtype)
+            return fsc_fail(err, FSC_ERR_UNSUPPORTED, "mixed %s/%s operands", fsc_dtype_name(x->dtype), fsc_dtype_name(z->dtype));
+        return binary_int(op, x, z, sx, sz, y, err);
+    }
     int64_t n = fsc_tensor_numel(y);
     int r = ys->rank;
     int64_t inner = r > 0 ? ys->dim[r - 1] : 1;

@@ -129,6 +129,17 @@ static void test_binary_broadcast(void **state)
     fsc_tensor P = kt_vals(FSC_DT_F32, 1, one, &v01), Q = kt_vals(FSC_DT_F32, 0, one, &v300);
     assert_int_equal(fsc_k_binary(FSC_OP_MUL, &P, &Q, h, &c, &Y, NULL), FSC_OK);
     assert_true(fsc_tensor_get(&Y, 0) == 30.0);
+    /* integer tensors (shape arithmetic): exact int64 math, division truncating toward zero */
+    int64_t id2[1] = {4};
+    double iv[4] = {7, -7, 9007199254740993.0, 12}, jv[1] = {2};
+    fsc_tensor I = kt_vals(FSC_DT_I64, 1, id2, iv), J = kt_vals(FSC_DT_I64, 0, id2, jv), IY = kt_new(FSC_DT_I64, 1, id2);
+    ((int64_t *)I.data)[2] = INT64_C(9007199254740993); /* 2^53 + 1: not a double */
+    assert_int_equal(fsc_k_binary(FSC_OP_DIV, &I, &J, h, &c, &IY, NULL), FSC_OK);
+    assert_true(((int64_t *)IY.data)[0] == 3 && ((int64_t *)IY.data)[1] == -3 && ((int64_t *)IY.data)[3] == 6);
+    assert_true(((int64_t *)IY.data)[2] == INT64_C(4503599627370496));
+    assert_int_equal(fsc_k_binary(FSC_OP_ADD, &I, &J, h, &c, &IY, NULL), FSC_OK);
+    assert_true(((int64_t *)IY.data)[2] == INT64_C(9007199254740995));
+    fsc_tensor_free(&I), fsc_tensor_free(&J), fsc_tensor_free(&IY);
     fsc_tensor_free(&x), fsc_tensor_free(&z), fsc_tensor_free(&z2), fsc_tensor_free(&y);
     fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&Y), fsc_tensor_free(&P), fsc_tensor_free(&Q);
 }
