@@ -64,19 +64,33 @@ fsc_status fsc_k_quantize(const fsc_attr_quant *at, const fsc_tensor *x, const f
     if (st) return st;
     double lo = y->dtype == FSC_DT_I8 ? -128.0 : 0.0, hi = y->dtype == FSC_DT_I8 ? 127.0 : 255.0;
     int64_t n = fsc_tensor_numel(x);
+    if (n == 0) return FSC_OK;
+    int64_t nblocks = n / qi.inner;
+    /* Blocks of `inner` consecutive elements share one scale and zero point. */
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        int64_t c = (i / qi.inner) % qi.D;
+    for (int64_t b = 0; b < nblocks; b++) {
+        int64_t c = b % qi.D;
         double s = fsc_tensor_get(scale, c), z = zp ? fsc_tensor_get(zp, c) : 0.0;
-        double v = fsc_tensor_get(x, i);
-        double q;
-        if (isnan(v)) q = z;
-        else {
-            q = round_int(fsc_kdiv(v, s, a->quant_compute), a->quant_rounding) + z;
-            q = q < lo ? lo : (q > hi ? hi : q);
+        /* fp32 data and an fp32 scale: the double quotient rounds correctly to
+         * any compute format of <= 24 bits (fsc_kdiv's fast case). */
+        bool fast = x->dtype == FSC_DT_F32 && (double)(float)s == s && a->quant_rounding == FSC_RND_NEAREST_EVEN &&
+                    (a->quant_compute == FSC_FMT_FP64 || fsc_kfmt[a->quant_compute].p <= 24);
+        for (int64_t i = b * qi.inner; i < (b + 1) * qi.inner; i++) {
+            double v = fsc_tensor_get(x, i), q;
+            if (isnan(v)) {
+                q = z;
+            } else if (fast) {
+                double t = fsc_kround(v / s, a->quant_compute);
+                t = t > 0x1p20 ? 0x1p20 : (t < -0x1p20 ? -0x1p20 : t); /* far outside [lo, hi] either way */
+                q = ((t + 0x1.8p52) - 0x1.8p52) + z;                    /* nearest-even to an integer */
+                q = q < lo ? lo : (q > hi ? hi : q);
+            } else {
+                q = round_int(fsc_kdiv(v, s, a->quant_compute), a->quant_rounding) + z;
+                q = q < lo ? lo : (q > hi ? hi : q);
+            }
+            if (y->dtype == FSC_DT_I8) ((int8_t *)y->data)[i] = (int8_t)q;
+            else ((uint8_t *)y->data)[i] = (uint8_t)q;
         }
-        if (y->dtype == FSC_DT_I8) ((int8_t *)y->data)[i] = (int8_t)q;
-        else ((uint8_t *)y->data)[i] = (uint8_t)q;
     }
     return FSC_OK;
 }
@@ -93,15 +107,20 @@ fsc_status fsc_k_dequantize(const fsc_attr_quant *at, const fsc_tensor *q, const
     fsc_status st = qindex_make(at, q, scale, zp, &qi, err);
     if (st) return st;
     int64_t n = fsc_tensor_numel(q);
+    if (n == 0) return FSC_OK;
+    int64_t nblocks = n / qi.inner;
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        int64_t c = (i / qi.inner) % qi.D;
+    for (int64_t b = 0; b < nblocks; b++) {
+        int64_t c = b % qi.D;
         double s = fsc_tensor_get(scale, c), z = zp ? fsc_tensor_get(zp, c) : 0.0;
-        double d = fsc_tensor_get(q, i) - z; /* exact: small integers */
-        double p = d * s, e = fma(d, s, -p);
-        double r = (e == 0.0 || !isfinite(p)) ? fsc_kround(p, a->storage)
-                                              : fsc_round_exact2(p, e, a->storage, fsc_round_default());
-        fsc_kset(y, i, r);
+        bool exact = (double)(float)s == s; /* (q - zp) has <= 9 bits: the product is exact */
+        for (int64_t i = b * qi.inner; i < (b + 1) * qi.inner; i++) {
+            double d = fsc_tensor_get(q, i) - z; /* exact: small integers */
+            double p = d * s, e = exact ? 0.0 : fma(d, s, -p);
+            double r = (e == 0.0 || !isfinite(p)) ? fsc_kround(p, a->storage)
+                                                  : fsc_round_exact2(p, e, a->storage, fsc_round_default());
+            fsc_kset(y, i, r);
+        }
     }
     return FSC_OK;
 }

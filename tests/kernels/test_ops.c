@@ -10,6 +10,11 @@
 #include "kernels/kutil.h"
 #include "kernels/ops.h"
 
+typedef struct mfmt_t {
+    int prec;
+    mpfr_exp_t emin, emax;
+} mfmt_t;
+
 static fsc_ctx ctx2(void)
 {
     fsc_ctx c = fsc_ctx_default();
@@ -483,6 +488,57 @@ static void test_dispatch(void **state)
     fsc_graph_free(g);
 }
 
+/* Quantize of random data against MPFR: x / s rounded to the compute format
+ * (fp32 or fp16: the presets' storage), then to an integer (nearest-even), + zp, clamped. */
+static void test_quantize_matches_mpfr(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 53);
+    const char *presets[2] = {"fp32", "fp16"};
+    int64_t d[3] = {3, 4, 257}, sd[1] = {4}, one[1] = {1};
+    mpfr_t mx, ms, mq;
+    mpfr_inits2(53, mx, ms, (mpfr_ptr)0);
+    for (int p = 0; p < 2; p++) {
+        const fsc_arith *a = fsc_arith_preset(presets[p]);
+        const mfmt_t *mf = p ? &(mfmt_t){11, -23, 16} : &(mfmt_t){24, -148, 128};
+        fsc_tensor x = kt_new(FSC_DT_F32, 3, d), q = kt_new(FSC_DT_I8, 3, d), qu = kt_new(FSC_DT_U8, 3, d);
+        kt_fill(&x, &r, 3.0, a->storage);
+        double sv[4], zv = 3;
+        for (int i = 0; i < 4; i++) sv[i] = fsc_rne(0.01 + fabs(fsc_rng_normal(&r)) * 0.05, a->storage);
+        fsc_tensor s = kt_vals(FSC_DT_F32, 1, sd, sv), z = kt_vals(FSC_DT_U8, 1, one, &zv), s1 = kt_vals(FSC_DT_F32, 1, one, sv);
+        fsc_tensor z4 = kt_vals(FSC_DT_I8, 1, sd, (double[4]){-2, 0, 1, 5});
+        fsc_attr_quant ap = {1, FSC_DT_I8}, au = {0, FSC_DT_U8};
+        fsc_ctx c = ctx2();
+        assert_int_equal(fsc_k_quantize(&ap, &x, &s, &z4, a, &c, &q, NULL), FSC_OK);
+        assert_int_equal(fsc_k_quantize(&au, &x, &s1, &z, a, &c, &qu, NULL), FSC_OK);
+        mpfr_init2(mq, mf->prec);
+        for (int64_t i = 0; i < fsc_tensor_numel(&x); i++) {
+            for (int per_axis = 0; per_axis < 2; per_axis++) {
+                int ch = per_axis ? (int)((i / 257) % 4) : 0;
+                mpfr_set_d(mx, fsc_tensor_get(&x, i), MPFR_RNDN);
+                mpfr_set_d(ms, sv[ch], MPFR_RNDN);
+                mpfr_exp_t omin = mpfr_get_emin(), omax = mpfr_get_emax();
+                mpfr_set_emin(mf->emin), mpfr_set_emax(mf->emax);
+                int t = mpfr_div(mq, mx, ms, MPFR_RNDN);
+                t = mpfr_check_range(mq, t, MPFR_RNDN);
+                mpfr_subnormalize(mq, t, MPFR_RNDN);
+                mpfr_set_emin(omin), mpfr_set_emax(omax);
+                mpfr_rint(mq, mq, MPFR_RNDN); /* ties to even */
+                double v = mpfr_get_d(mq, MPFR_RNDN) + (per_axis ? fsc_tensor_get(&z4, ch) : zv);
+                double lo = per_axis ? -128 : 0, hi = per_axis ? 127 : 255;
+                v = v < lo ? lo : (v > hi ? hi : v);
+                double got = fsc_tensor_get(per_axis ? &q : &qu, i);
+                if (got != v) fail_msg("%s element %lld per_axis %d: %g vs MPFR %g", presets[p], (long long)i, per_axis, got, v);
+            }
+        }
+        mpfr_clear(mq);
+        fsc_tensor_free(&x), fsc_tensor_free(&q), fsc_tensor_free(&qu), fsc_tensor_free(&s), fsc_tensor_free(&z);
+        fsc_tensor_free(&s1), fsc_tensor_free(&z4);
+    }
+    mpfr_clears(mx, ms, (mpfr_ptr)0);
+}
+
 /* fsc_kexp (sigmoid, silu) within 2 ulp of MPFR's correctly rounded exp. */
 static void test_kexp_accuracy(void **state)
 {
@@ -561,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_layout),          cmocka_unit_test(test_cast),
         cmocka_unit_test(test_quant),           cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_kexp_accuracy),   cmocka_unit_test(test_sigmoid_simd_bit_identical),
+        cmocka_unit_test(test_quantize_matches_mpfr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
