@@ -322,6 +322,33 @@ static const ukr ukrs[3][K_COUNT] = {
     {{8, 32, uk_f32_avx512}, {8, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}},
 };
 
+/* Blocked order: each block of `block` terms summed sequentially from +0 by
+ * the micro-kernel into part, the block sums added in order into acc (from
+ * +0) with one rounding to the accumulator each, as fsc_dot_ref does. */
+static void blocked_dot(const ukr *u, kind kd, int64_t K, int64_t block, const char *wb, const char *xt, int64_t ld,
+                        size_t es, void *acc, void *part)
+{
+    int64_t n = (int64_t)u->mr * u->nr;
+    memset(acc, 0, (size_t)n * es);
+    for (int64_t k0 = 0; k0 < K; k0 += block) {
+        int64_t kb = K - k0 < block ? K - k0 : block;
+        u->fn(kb, wb + (size_t)k0 * (size_t)u->mr * es, xt + (size_t)k0 * (size_t)ld * es, ld, part);
+        if (kd == K_F64) {
+            double *t = acc;
+            const double *p = part;
+            for (int64_t i = 0; i < n; i++) t[i] = t[i] + p[i];
+        } else if (kd == K_F32) {
+            float *t = acc;
+            const float *p = part;
+            for (int64_t i = 0; i < n; i++) t[i] = t[i] + p[i]; /* binary32 addition: one rounding */
+        } else {
+            float *t = acc;
+            const float *p = part;
+            for (int64_t i = 0; i < n; i++) t[i] = step16_c(t[i], p[i]);
+        }
+    }
+}
+
 int fsc_fastmm_isa(int max_isa)
 {
     const char *env = getenv("FSC_KERNEL_ISA"); /* tests and benchmarks pin a variant */
@@ -336,9 +363,9 @@ int fsc_fastmm_isa(int max_isa)
 
 bool fsc_fastmm_eligible(const fsc_arith *a, fsc_dtype container)
 {
-    if (a->block_fma.block > 0 || a->order != FSC_ORDER_SEQUENTIAL || a->rounding != FSC_RND_NEAREST_EVEN ||
-        a->product != FSC_FMT_FP64)
+    if (a->block_fma.block > 0 || a->rounding != FSC_RND_NEAREST_EVEN || a->product != FSC_FMT_FP64)
         return false;
+    if (a->order != FSC_ORDER_SEQUENTIAL && !(a->order == FSC_ORDER_BLOCKED && a->block >= 1)) return false;
     if (container == FSC_DT_F64) return a->accum == FSC_FMT_FP64;
     if (container != FSC_DT_F32) return false;
     if (a->accum == FSC_FMT_FP32) return true;
@@ -358,6 +385,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
 {
     bool f64 = job->y->dtype == FSC_DT_F64;
     kind kd = f64 ? K_F64 : (a->accum == FSC_FMT_FP16 ? K_ACC16 : K_F32);
+    bool blocked = a->order == FSC_ORDER_BLOCKED;
     int isa = fsc_fastmm_isa(max_isa);
     ukr u = ukrs[isa][kd];
     size_t es = f64 ? sizeof(double) : sizeof(float);
@@ -390,13 +418,14 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
     {
         void *tile = malloc((size_t)(K > 0 ? K : 1) * (size_t)NT * es);
         void *acc = malloc((size_t)u.mr * (size_t)u.nr * sizeof(double));
-        if (!tile || !acc) {
+        void *part = malloc((size_t)u.mr * (size_t)u.nr * sizeof(double));
+        if (!tile || !acc || !part) {
 #pragma omp atomic write
             st_all = FSC_ERR_NOMEM;
         }
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < tasks; t++) {
-            if (!tile || !acc) continue;
+            if (!tile || !acc || !part) continue;
             int64_t j = t / ntiles, n0 = (t % ntiles) * NT, nn = N - n0 < NT ? N - n0 : NT;
             int64_t ncols = (nn + u.nr - 1) / u.nr * u.nr;
             int64_t s = job->w_set_of ? job->w_set_of(job->user, j) : j % job->w_sets;
@@ -418,7 +447,9 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
             for (int64_t c0 = 0; c0 < nn; c0 += u.nr) {
                 const char *xt = (const char *)tile + (size_t)c0 * es;
                 for (int64_t b = 0; b < nmb; b++) {
-                    u.fn(K, wp + (size_t)(s * nmb + b) * (size_t)K * (size_t)u.mr * es, xt, NT, acc);
+                    const char *wb = wp + (size_t)(s * nmb + b) * (size_t)K * (size_t)u.mr * es;
+                    if (!blocked) u.fn(K, wb, xt, NT, acc);
+                    else blocked_dot(&u, kd, K, a->block, wb, xt, NT, es, acc, part);
                     int64_t mrows = M - b * u.mr < u.mr ? M - b * u.mr : u.mr;
                     int64_t ncol = nn - c0 < u.nr ? nn - c0 : u.nr;
                     for (int64_t i = 0; i < mrows; i++) {
@@ -440,6 +471,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
         }
         free(tile);
         free(acc);
+        free(part);
     }
     free(wp);
     if (st_all) return fsc_fail(err, st_all, "out of memory in the dot-product engine");

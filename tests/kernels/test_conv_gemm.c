@@ -127,7 +127,7 @@ static void test_conv_fast_bit_identical(void **state)
     (void)state;
     fsc_rng r;
     fsc_rng_seed(&r, 22);
-    int trials = kt_quick() ? 6 : 40;
+    int trials = kt_quick() ? 4 : 20;
     for (int p = 0; p < 6; p++) {
         const fsc_arith *a = fsc_arith_preset(presets[p]);
         assert_true(fsc_fastmm_eligible(a, kt_container(a)));
@@ -359,6 +359,39 @@ static void test_matmul_fast_bit_identical(void **state)
     }
 }
 
+/* Blocked summation order (blocks of 1, 7, 32, longer than K) through the fast engine. */
+static void test_blocked_fast_bit_identical(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 28);
+    int blocks[4] = {1, 7, 32, 100000};
+    for (int p = 0; p < 6; p++)
+        for (int bi = 0; bi < 4; bi++) {
+            fsc_arith a = *fsc_arith_preset(presets[p]);
+            a.order = FSC_ORDER_BLOCKED;
+            a.block = blocks[bi];
+            assert_true(fsc_fastmm_eligible(&a, kt_container(&a)));
+            convcase c = {1, 24, 9, 11, 10, 3, 3, 1, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}, true};
+            if (bi == 1) c.at.group = c.G = 2;
+            convt T = make_conv(&c, &a, &r);
+            fsc_tensor ref;
+            assert_int_equal(fsc_tensor_clone(&ref, &T.y, NULL), FSC_OK);
+            fsc_ctx c1 = ctx_threads(1), c2 = ctx_threads(2);
+            assert_int_equal(fsc_k_conv2d_ref(&c.at, &T.x, &T.w, &T.b, &a, &c1, &ref, NULL), FSC_OK);
+            for (int isa = 0; isa <= 2; isa++) {
+                char v[8];
+                snprintf(v, sizeof v, "%d", isa);
+                setenv("FSC_KERNEL_ISA", v, 1);
+                assert_int_equal(fsc_k_conv2d(&c.at, &T.x, &T.w, &T.b, &a, &c2, &T.y, NULL), FSC_OK);
+                kt_assert_same_bits(&T.y, &ref, presets[p]);
+            }
+            unsetenv("FSC_KERNEL_ISA");
+            fsc_tensor_free(&ref);
+            free_conv(&T);
+        }
+}
+
 /* Models the fast engine does not take (pairwise order) still run, through the reference. */
 static void test_non_fast_models(void **state)
 {
@@ -400,7 +433,7 @@ int main(void)
         cmocka_unit_test(test_conv_fast_long_k),    cmocka_unit_test(test_conv_hand),
         cmocka_unit_test(test_conv_hand_fp16),      cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_matmul),              cmocka_unit_test(test_non_fast_models),
-        cmocka_unit_test(test_matmul_fast_bit_identical),
+        cmocka_unit_test(test_matmul_fast_bit_identical), cmocka_unit_test(test_blocked_fast_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
