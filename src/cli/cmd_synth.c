@@ -12,7 +12,7 @@ static void help(FILE *f)
     fprintf(f, "usage: flipscope synth -o OUT.onnx [options]\n\n"
                "Builds the seed's AmplifiedConvTie model (SEED.md stage 1) and writes it.\n\n"
                "options:\n"
-               "  -o, --out FILE        output model (.onnx)\n"
+               "  -o, --out FILE        output model (.onnx or .mlpackage)\n"
                "  --seed N              weight seed (default 1234)\n"
                "  --size N              input height and width (default 224)\n"
                "  --head-bias B         the class-0 head bias B0 (default 0)\n"
