@@ -418,7 +418,7 @@ static void test_non_fast_models(void **state)
             }
     double want = fsc_rne(fsc_dot_ref(xs, 1, ws, 1, 36, true, fsc_tensor_get(&T.b, 0), &a), FSC_FMT_FP16);
     assert_true(fsc_tensor_get(&T.y, 2 * 6 + 2) == want);
-    a.block_fma.block = 4; /* not wired yet: refused, never computed some other way */
+    a.block_fma.block = 300; /* a block FMA the reference refuses: never computed some other way */
     fsc_error err = {0};
     assert_int_equal(fsc_k_conv2d(&c.at, &T.x, &T.w, &T.b, &a, &c1, &T.y, &err), FSC_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "block FMA"));
