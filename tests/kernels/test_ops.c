@@ -544,6 +544,52 @@ static void test_quantize_matches_mpfr(void **state)
     mpfr_clears(mx, ms, (mpfr_ptr)0);
 }
 
+/* The AVX-512 quantize/dequantize loops are bit-identical to the scalar ones (FSC_KERNEL_ISA=1),
+ * per tensor (blocks crossing the 65536-element split) and per axis, int8 and uint8. */
+static void test_quant_simd_bit_identical(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 54);
+    const char *presets[4] = {"fp32", "fp16", "bf16", "fp64"};
+    int64_t d[2] = {7, 10001}, sd[1] = {7}, one[1] = {1};
+    double special[8] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e30, -1e30, 0.5};
+    for (int p = 0; p < 4; p++) {
+        const fsc_arith *a = fsc_arith_preset(presets[p]);
+        fsc_dtype dt = kt_container(a);
+        fsc_tensor x = kt_new(dt, 2, d);
+        kt_fill(&x, &r, 2.0, a->storage);
+        for (int i = 0; i < 8; i++) fsc_tensor_set(&x, i * 977, fsc_rne(special[i], a->storage));
+        double sv[7], zv[7], s1 = fsc_rne(0.0173, a->storage), z1 = 7;
+        for (int i = 0; i < 7; i++) sv[i] = fsc_rne(0.01 + 0.02 * i, a->storage), zv[i] = (double)(i * 17 % 40);
+        fsc_tensor sa = kt_vals(dt, 1, sd, sv), za = kt_vals(FSC_DT_U8, 1, sd, zv), st = kt_vals(dt, 1, one, &s1);
+        fsc_tensor zt = kt_vals(FSC_DT_I8, 1, one, &z1);
+        for (int mode = 0; mode < 2; mode++) {
+            bool per_axis = mode == 1;
+            fsc_attr_quant at = {0, per_axis ? FSC_DT_U8 : FSC_DT_I8};
+            const fsc_tensor *sc = per_axis ? &sa : &st, *zp = per_axis ? &za : &zt;
+            fsc_tensor q1 = kt_new(at.out_dtype, 2, d), q2 = kt_new(at.out_dtype, 2, d);
+            fsc_tensor y1 = kt_new(dt, 2, d), y2 = kt_new(dt, 2, d);
+            fsc_ctx c = ctx2();
+            setenv("FSC_KERNEL_ISA", "1", 1);
+            assert_int_equal(fsc_k_quantize(&at, &x, sc, zp, a, &c, &q1, NULL), FSC_OK);
+            assert_int_equal(fsc_k_dequantize(&at, &q1, sc, zp, a, &c, &y1, NULL), FSC_OK);
+            unsetenv("FSC_KERNEL_ISA");
+            assert_int_equal(fsc_k_quantize(&at, &x, sc, zp, a, &c, &q2, NULL), FSC_OK);
+            assert_int_equal(fsc_k_dequantize(&at, &q1, sc, zp, a, &c, &y2, NULL), FSC_OK);
+            kt_assert_same_bits(&q2, &q1, "quantize");
+            kt_assert_same_bits(&y2, &y1, "dequantize");
+            /* NaN quantizes to the zero point, +-Inf and 1e30 saturate */
+            int64_t at0 = 0, at1 = 977, at5 = 5 * 977;
+            double z0 = per_axis ? zv[0] : z1, zmax = per_axis ? 255 : 127;
+            assert_true(fsc_tensor_get(&q2, at0) == z0);
+            assert_true(fsc_tensor_get(&q2, at1) == zmax && fsc_tensor_get(&q2, at5) == zmax);
+            fsc_tensor_free(&q1), fsc_tensor_free(&q2), fsc_tensor_free(&y1), fsc_tensor_free(&y2);
+        }
+        fsc_tensor_free(&x), fsc_tensor_free(&sa), fsc_tensor_free(&za), fsc_tensor_free(&st), fsc_tensor_free(&zt);
+    }
+}
+
 /* fsc_kexp (sigmoid, silu) within 2 ulp of MPFR's correctly rounded exp. */
 static void test_kexp_accuracy(void **state)
 {
@@ -622,7 +668,7 @@ int main(void)
         cmocka_unit_test(test_layout),          cmocka_unit_test(test_cast),
         cmocka_unit_test(test_quant),           cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_kexp_accuracy),   cmocka_unit_test(test_sigmoid_simd_bit_identical),
-        cmocka_unit_test(test_quantize_matches_mpfr),
+        cmocka_unit_test(test_quantize_matches_mpfr), cmocka_unit_test(test_quant_simd_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
