@@ -32,6 +32,7 @@ int fsc_cmd_drift(int argc, char **argv);
 int fsc_cmd_demo(int argc, char **argv);
 int fsc_cmd_synth(int argc, char **argv);
 int fsc_cmd_plan(int argc, char **argv);
+int fsc_cmd_tccheck(int argc, char **argv);
 
 #endif
 

@@ -16,6 +16,20 @@
      .reduce = red, .reduce_order = SEQ, .transcendental = FSC_TRANS_EXACT, .quant = FSC_QUANT_FAKE,           \
      .quant_rounding = RNE, .quant_compute = st, .requant = FSC_REQ_HALF_EVEN, .requant_fixed_point = false}
 
+/* A tensor-core row: products exact, the block FMA of blockfma.c doing the
+ * accumulation into fp32; accum/rounding (fp32, nearest-even) then only serve
+ * the bias, added once after the dot product as an fp32 epilogue does;
+ * reductions in fp32. */
+#define RZ FSC_RND_TOWARD_ZERO
+#define TC(nm, stands, sure, st, wt, op, oprnd, blk, extra, rnd, infmt, trunc)                                      \
+    {.name = nm, .stands_for = stands, .certainty = sure, .storage = st, .weights = wt, .operand = op,          \
+     .operand_rounding = oprnd, .product = FSC_FMT_FP64, .accum = FSC_FMT_FP32, .order = SEQ, .block = 0,       \
+     .rounding = RNE,                                                                                           \
+     .block_fma = {.block = blk, .extra_bits = extra, .rounding = rnd, .out = FSC_FMT_FP32, .in = infmt,           \
+                   .in_truncate = trunc, .subnormals_out = true},                                               \
+     .reduce = FSC_FMT_FP32, .reduce_order = SEQ, .transcendental = FSC_TRANS_EXACT, .quant = FSC_QUANT_FAKE,   \
+     .quant_rounding = RNE, .quant_compute = st, .requant = FSC_REQ_HALF_EVEN, .requant_fixed_point = false}
+
 static const fsc_arith presets[] = {
     PRESET("fp64", "reference: IEEE binary64 everywhere (not a deployment target)",
            "reference: exact IEEE semantics, used as ground truth", FSC_FMT_FP64, FSC_FMT_FP64, FSC_FMT_FP64,
@@ -45,6 +59,68 @@ static const fsc_arith presets[] = {
            "documented by NVIDIA (TF32 operands, fp32 accumulate); operand rounding and order are "
            "a hypothesis (see h100-tf32 for the measured block FMA)",
            FSC_FMT_FP32, FSC_FMT_FP32, FSC_FMT_TF32, FSC_FMT_FP64, FSC_FMT_FP32, FSC_FMT_FP32),
+    /* Tensor cores (Khattak & Mikaitis' block-FMA model; parameters checked
+     * against the measured cases in tests/fixtures/tensor-cores, see
+     * docs/arithmetic.md and `flipscope tc-check`). */
+    TC("v100-fp16", "NVIDIA V100 (Volta) tensor cores, fp16 inputs, fp32 accumulation: fp16 storage and weights, "
+       "blocks of 4 products, no extra alignment bit, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of V100 fp16 (fp32 output) and 5000/5000 with fp16 output",
+       FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP16, RNE, 4, 0, RZ, FSC_FMT_FP16, false),
+    TC("a100-fp16", "NVIDIA A100 (Ampere) tensor cores, fp16 inputs, fp32 accumulation: blocks of 8, 1 extra "
+       "alignment bit, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of A100 fp16 (fp32 output) and 5000/5000 with fp16 output",
+       FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP16, RNE, 8, 1, RZ, FSC_FMT_FP16, false),
+    TC("a100-bf16", "NVIDIA A100 tensor cores, bf16 inputs, fp32 accumulation: blocks of 8, 1 extra alignment bit, "
+       "truncation to fp32",
+       "measured: reproduces 5000/5000 cases of A100 bf16", FSC_FMT_BF16, FSC_FMT_BF16, FSC_FMT_BF16, RNE, 8, 1,
+       RZ, FSC_FMT_BF16, false),
+    TC("a100-tf32", "NVIDIA A100 tensor cores in TF32 mode: fp32 tensors, operands truncated to TF32, blocks of 4, "
+       "1 extra alignment bit, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of A100 tf32 (operand truncation from fp32 is from the publication, "
+       "the cases are TF32 values already)",
+       FSC_FMT_FP32, FSC_FMT_FP32, FSC_FMT_TF32, RZ, 4, 1, RZ, FSC_FMT_TF32, true),
+    TC("h100-fp16", "NVIDIA H100/H200 (Hopper) tensor cores, fp16 inputs, fp32 accumulation: blocks of 16, 2 extra "
+       "alignment bits, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of H200 fp16 (fp32 output) and 5000/5000 with fp16 output",
+       FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP16, RNE, 16, 2, RZ, FSC_FMT_FP16, false),
+    TC("h100-bf16", "NVIDIA H100/H200 tensor cores, bf16 inputs, fp32 accumulation: blocks of 16, 2 extra "
+       "alignment bits, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of H200 bf16", FSC_FMT_BF16, FSC_FMT_BF16, FSC_FMT_BF16, RNE, 16, 2,
+       RZ, FSC_FMT_BF16, false),
+    TC("h100-tf32", "NVIDIA H100/H200 tensor cores in TF32 mode: operands truncated to TF32, blocks of 8, 2 extra "
+       "alignment bits, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of H200 tf32; the cases have K = 4, so the block of 8 is the "
+       "publication's, not tested here",
+       FSC_FMT_FP32, FSC_FMT_FP32, FSC_FMT_TF32, RZ, 8, 2, RZ, FSC_FMT_TF32, true),
+    TC("h100-e4m3", "NVIDIA H100/H200 FP8 tensor cores, E4M3 weights and operands (unscaled: beyond +-448 is NaN), "
+       "fp16 activations: blocks of 32, 13 fraction bits kept, truncation",
+       "measured: reproduces 5000/5000 cases of H200 E4M3 (fp32 output, c = 0)",
+       FSC_FMT_FP16, FSC_FMT_E4M3, FSC_FMT_E4M3, RNE, 32, -10, RZ, FSC_FMT_E4M3, false),
+    TC("h100-e5m2", "NVIDIA H100/H200 FP8 tensor cores, E5M2 weights and operands (unscaled), fp16 activations: "
+       "blocks of 32, 13 fraction bits kept, truncation",
+       "measured: reproduces 5000/5000 cases of H200 E5M2 (fp32 output, c = 0)",
+       FSC_FMT_FP16, FSC_FMT_E5M2, FSC_FMT_E5M2, RNE, 32, -10, RZ, FSC_FMT_E5M2, false),
+    TC("b200-fp16", "NVIDIA B200 (Blackwell) tensor cores, fp16 inputs, fp32 accumulation: blocks of 16, 2 extra "
+       "alignment bits, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of B200 fp16 (fp32 output) and 5000/5000 with fp16 output",
+       FSC_FMT_FP16, FSC_FMT_FP16, FSC_FMT_FP16, RNE, 16, 2, RZ, FSC_FMT_FP16, false),
+    TC("b200-bf16", "NVIDIA B200 tensor cores, bf16 inputs, fp32 accumulation: blocks of 16, 2 extra alignment "
+       "bits, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of B200 bf16", FSC_FMT_BF16, FSC_FMT_BF16, FSC_FMT_BF16, RNE, 16, 2,
+       RZ, FSC_FMT_BF16, false),
+    TC("b200-tf32", "NVIDIA B200 tensor cores in TF32 mode: operands truncated to TF32, blocks of 8, 2 extra "
+       "alignment bits, truncation to fp32",
+       "measured: reproduces 5000/5000 cases of B200 tf32; the cases have K = 4, so the block of 8 is the "
+       "publication's, not tested here",
+       FSC_FMT_FP32, FSC_FMT_FP32, FSC_FMT_TF32, RZ, 8, 2, RZ, FSC_FMT_TF32, true),
+    TC("b200-e4m3", "NVIDIA B200 FP8 tensor cores, E4M3 weights and operands (unscaled), fp16 activations: blocks "
+       "of 32, nearest-even to fp32",
+       "hypothesis: see docs/arithmetic.md for the counts it reproduces of B200 E4M3",
+       FSC_FMT_FP16, FSC_FMT_E4M3, FSC_FMT_E4M3, RNE, 32, 2, RNE, FSC_FMT_E4M3, false),
+    TC("b200-e5m2", "NVIDIA B200 FP8 tensor cores, E5M2 weights and operands (unscaled), fp16 activations: blocks "
+       "of 32, nearest-even to fp32",
+       "hypothesis: see docs/arithmetic.md for the counts it reproduces of B200 E5M2",
+       FSC_FMT_FP16, FSC_FMT_E5M2, FSC_FMT_E5M2, RNE, 32, 2, RNE, FSC_FMT_E5M2, false),
 };
 
 int fsc_arith_preset_count(void) { return (int)(sizeof presets / sizeof presets[0]); }

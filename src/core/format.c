@@ -55,8 +55,8 @@ double fsc_round(double x, fsc_format_id id, fsc_round_opts o)
     const fsc_format *f = &formats[id];
     if (isnan(x)) return x;
     double sign = signbit(x) ? -1.0 : 1.0;
-    if (isinf(x)) {
-        if (f->has_inf && !(o.saturate && id != FSC_FMT_FP64)) return x;
+    if (isinf(x)) { /* not an overflow: an infinity stays one where the format has it */
+        if (f->has_inf) return x;
         return o.saturate ? sign * f->max_finite : NAN;
     }
     if (x == 0.0) return x;
@@ -93,31 +93,44 @@ double fsc_round_exact2(double hi, double lo, fsc_format_id id, fsc_round_opts o
 {
     /* Renormalise with TwoSum so s = RN(hi + lo) and e is its exact error. */
     double s = hi + lo;
+    if (isinf(s) && isfinite(hi) && isfinite(lo)) /* the exact sum is finite but beyond DBL_MAX */
+        return overflow_value(&formats[id], signbit(s) ? -1.0 : 1.0, o);
     double bb = s - hi;
     double e = (hi - (s - bb)) + (lo - bb);
     if (e == 0.0 || !isfinite(s)) return fsc_round(s, id, o);
     bool away_from_zero = (e > 0) == (s > 0); /* does the true value lie beyond s? */
     if (id == FSC_FMT_FP64) {
-        /* s is the nearest double; only truncation can move off it. */
+        /* s is the nearest double (ties to even). Truncation moves off it when
+         * the true value is nearer zero; nearest-away when the true value was
+         * a midpoint that s rounded toward zero. */
         if (o.mode == FSC_RND_TOWARD_ZERO && !away_from_zero) return nextafter(s, 0.0);
+        if (o.mode == FSC_RND_NEAREST_AWAY && away_from_zero) {
+            double n = nextafter(s, s > 0 ? INFINITY : -INFINITY);
+            if (isfinite(n) && n - s == 2.0 * e) return n;
+        }
         return s;
     }
+    /* Where s sits on the format's unbounded grid (overflow is decided later
+     * by fsc_round): y = s / quantum, an exact scaling. */
+    const fsc_format *f = &formats[id];
+    int e2;
+    frexp(s, &e2);
+    int qe = (o.subnormals && e2 - 1 < f->emin ? f->emin : e2 - 1) - (f->p - 1);
+    double y = ldexp(s, -qe);
+    double frac = fabs(y - trunc(y)); /* exact */
     fsc_round_opts tz = o;
     tz.mode = FSC_RND_TOWARD_ZERO;
-    double down = fsc_round(s, id, tz);
-    if (down == s) {
+    if (frac == 0.0) {
         /* s is on the grid: only truncation of a slightly smaller value moves. */
         if (o.mode == FSC_RND_TOWARD_ZERO && !away_from_zero) return fsc_round(nextafter(s, 0.0), id, tz);
         return fsc_round(s, id, o);
     }
-    if (o.mode == FSC_RND_TOWARD_ZERO) return down;
-    fsc_round_opts ne = o, na = o;
-    ne.mode = FSC_RND_NEAREST_EVEN;
-    na.mode = FSC_RND_NEAREST_AWAY;
-    double rne = fsc_round(s, id, ne), rna = fsc_round(s, id, na);
-    if (rne == rna) return rne; /* s is not a midpoint: e cannot change the answer */
-    /* s is exactly a midpoint: the sign of the error breaks the tie. */
-    return away_from_zero ? rna : down;
+    /* Otherwise the true value lies strictly between the same two grid points
+     * as s, and on the same side of their midpoint unless s is the midpoint:
+     * then the sign of e decides. */
+    if (frac == 0.5 && o.mode != FSC_RND_TOWARD_ZERO) /* one double off s is still short of the next grid point */
+        return fsc_round(nextafter(s, away_from_zero ? copysign(INFINITY, s) : 0.0), id, o);
+    return fsc_round(s, id, o);
 }
 
 /* Position of a value of format id on the ordered grid of non-negative values. */
@@ -143,8 +156,8 @@ double fsc_ulp_distance(double a, double b, fsc_format_id id)
         memcpy(&ib, &b, 8);
         if (ia < 0) ia = INT64_MIN - ia;
         if (ib < 0) ib = INT64_MIN - ib;
-        double d = (double)ia - (double)ib;
-        return fabs(d);
+        __int128 d = (__int128)ia - (__int128)ib; /* exact: the difference can exceed int64 */
+        return (double)(d < 0 ? -d : d);
     }
     const fsc_format *f = &formats[id];
     double ia = grid_index(fabs(a), f) * (signbit(a) ? -1.0 : 1.0);

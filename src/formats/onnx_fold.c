@@ -22,6 +22,18 @@ static const char *const foldable[] = {"Gather", "Unsqueeze", "Squeeze", "Concat
 
 static bool is_int(fsc_dtype d) { return d == FSC_DT_I64 || d == FSC_DT_I32; }
 
+/* Element off of an integer tensor, read without a detour through double. */
+static int64_t geti(const fsc_tensor *t, int64_t off)
+{
+    return t->dtype == FSC_DT_I64 ? ((const int64_t *)t->data)[off] : ((const int32_t *)t->data)[off];
+}
+
+static void seti(fsc_tensor *t, int64_t off, int64_t v)
+{
+    if (t->dtype == FSC_DT_I64) ((int64_t *)t->data)[off] = v;
+    else ((int32_t *)t->data)[off] = (int32_t)v;
+}
+
 /* Row-major strides of s. */
 static void strides(const fsc_shape *s, int64_t *st)
 {
@@ -50,13 +62,13 @@ static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *
     for (int64_t i = 0; i < n; i++) {
         int64_t idx[FSC_MAX_RANK];
         for (int d = 0; d < rank; d++) idx[d] = (i / os[d]) % ov->shape.dim[d];
-        double v;
+        int64_t v;
         switch (nd->op) {
-        case FSC_OP_RESHAPE: case FSC_OP_IDENTITY: case FSC_OP_CAST: v = fsc_tensor_get(a, i); break;
+        case FSC_OP_RESHAPE: case FSC_OP_IDENTITY: case FSC_OP_CAST: v = geti(a, i); break;
         case FSC_OP_SLICE: {
             int64_t off = 0;
             for (int d = 0; d < rank; d++) off += (nd->attr.slice.start[d] + idx[d] * nd->attr.slice.step[d]) * as[d];
-            v = fsc_tensor_get(a, off);
+            v = geti(a, off);
             break;
         }
         case FSC_OP_CONCAT: {
@@ -67,27 +79,27 @@ static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *
             int64_t ss[FSC_MAX_RANK], off = 0;
             strides(&src->shape, ss);
             for (int d = 0; d < rank; d++) off += (d == ax ? pos : idx[d]) * ss[d];
-            v = fsc_tensor_get(src, off);
+            v = geti(src, off);
             break;
         }
         case FSC_OP_GATHER: {
             int64_t ax = nd->attr.axis.axis, ir = b->shape.rank, bs[FSC_MAX_RANK], boff = 0, off = 0;
             strides(&b->shape, bs);
             for (int d = 0; d < ir; d++) boff += idx[ax + d] * bs[d];
-            int64_t j = (int64_t)fsc_tensor_get(b, boff), dim = a->shape.dim[ax];
+            int64_t j = geti(b, boff), dim = a->shape.dim[ax];
             if (j < 0) j += dim;
             if (j < 0 || j >= dim) {
                 fsc_tensor_free(out);
                 return fsc_fail(err, FSC_ERR_INVALID, "gather index %" PRId64 " is out of range for size %" PRId64,
-                                (int64_t)fsc_tensor_get(b, boff), dim);
+                                geti(b, boff), dim);
             }
             for (int d = 0; d < a->shape.rank; d++)
                 off += (d < ax ? idx[d] : d == ax ? j : idx[d - 1 + ir]) * as[d];
-            v = fsc_tensor_get(a, off);
+            v = geti(a, off);
             break;
         }
         case FSC_OP_ADD: case FSC_OP_SUB: case FSC_OP_MUL: case FSC_OP_DIV: {
-            double x[2];
+            int64_t x[2];
             for (int k = 0; k < 2; k++) {
                 const fsc_tensor *t = k ? b : a;
                 int64_t ts[FSC_MAX_RANK], off = 0;
@@ -96,21 +108,26 @@ static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *
                     int od = d + rank - t->shape.rank;
                     off += (t->shape.dim[d] == 1 ? 0 : idx[od]) * ts[d];
                 }
-                x[k] = fsc_tensor_get(t, off);
+                x[k] = geti(t, off);
             }
-            int64_t p = (int64_t)x[0], q = (int64_t)x[1];
-            if (nd->op == FSC_OP_DIV && q == 0) {
+            bool ovf = false;
+            if (nd->op == FSC_OP_ADD) ovf = __builtin_add_overflow(x[0], x[1], &v);
+            else if (nd->op == FSC_OP_SUB) ovf = __builtin_sub_overflow(x[0], x[1], &v);
+            else if (nd->op == FSC_OP_MUL) ovf = __builtin_mul_overflow(x[0], x[1], &v);
+            else if (x[1] == 0 || (x[0] == INT64_MIN && x[1] == -1)) ovf = true;
+            else v = x[0] / x[1]; /* C and ONNX integer Div both truncate toward zero */
+            if (ovf) {
                 fsc_tensor_free(out);
-                return fsc_fail(err, FSC_ERR_INVALID, "integer division by zero");
+                return fsc_fail(err, FSC_ERR_INVALID, "integer %s overflows or divides by zero",
+                                fsc_op_name(nd->op));
             }
-            v = (double)(nd->op == FSC_OP_ADD ? p + q : nd->op == FSC_OP_SUB ? p - q : nd->op == FSC_OP_MUL ? p * q : p / q);
             break;
         }
         default:
             fsc_tensor_free(out);
             return fsc_fail(err, FSC_ERR_UNSUPPORTED, "op %s is not folded", fsc_op_name(nd->op));
         }
-        fsc_tensor_set(out, i, v);
+        seti(out, i, v);
     }
     return FSC_OK;
 }
@@ -118,10 +135,20 @@ static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *
 /* Shape (opset 15 adds start/end) of a value with a static shape. */
 static fsc_status fold_shape(onnx_rd *r)
 {
-    int in;
-    fsc_status st = onnx_input(r, 0, &in);
-    if (st) return st;
-    const fsc_shape *x = onnx_shape(r, in);
+    if (onnx_n_inputs(r) != 1) return onnx_node_fail(r, FSC_ERR_INVALID, "expects 1 input, has %d", onnx_n_inputs(r));
+    /* The input's shape, without adding a constant input to the graph just to look at it. */
+    fsc_shape xs;
+    fsc_status st;
+    int in = fsc_graph_find(r->g, r->np->input[0]);
+    if (in >= 0) {
+        xs = *onnx_shape(r, in);
+    } else {
+        fsc_tensor c;
+        if ((st = onnx_const_input(r, 0, "input", &c))) return st;
+        xs = c.shape;
+        fsc_tensor_free(&c);
+    }
+    const fsc_shape *x = &xs;
     int64_t start, end;
     if ((st = onnx_attr_int(r, "start", 0, &start)) || (st = onnx_attr_int(r, "end", INT64_MAX, &end))) return st;
     if (start < 0) start += x->rank;
@@ -133,21 +160,11 @@ static fsc_status fold_shape(onnx_rd *r)
     fsc_error e;
     if (fsc_tensor_alloc(&t, FSC_DT_I64, &s, 0, &e)) return onnx_node_fail(r, e.code, "%s", e.msg);
     for (int64_t i = 0; i < s.dim[0]; i++) ((int64_t *)t.data)[i] = x->dim[start + i];
-    if (r->np->n_output < 1 || !r->np->output[0][0]) {
+    if (r->np->n_output != 1 || !r->np->output[0][0]) {
         fsc_tensor_free(&t);
-        return onnx_node_fail(r, FSC_ERR_INVALID, "has no output");
+        return onnx_node_fail(r, FSC_ERR_INVALID, "expects one output");
     }
-    if (fsc_graph_add_const_node(r->g, r->np->name ? r->np->name : "", r->np->op_type, r->np->output[0], FSC_DT_I64, &t,
-                                 &e) < 0)
-        return onnx_node_fail(r, e.code, "%s", e.msg);
-    return FSC_OK;
-}
-
-/* True when value id is a small integer constant. */
-static bool small_int_const(const onnx_rd *r, int id)
-{
-    const fsc_tensor *c = r->g->values[id].constant;
-    return c && is_int(r->g->values[id].dtype) && fsc_tensor_numel(c) <= FOLD_MAX_NUMEL;
+    return onnx_add_pending(r, FSC_DT_I64, &t);
 }
 
 fsc_status onnx_try_fold(onnx_rd *r, bool *done)
@@ -161,18 +178,8 @@ fsc_status onnx_try_fold(onnx_rd *r, bool *done)
     for (size_t i = 0; i < sizeof foldable / sizeof foldable[0]; i++) match = match || !strcmp(foldable[i], r->np->op_type);
     int n = onnx_n_inputs(r);
     if (!match || n < 1 || r->np->n_output != 1) return FSC_OK;
-    /* Materialising initializers that feed integer ops is harmless: they are read as data anyway. */
-    for (int i = 0; i < n; i++) {
-        if (!onnx_has_input(r, i)) continue;
-        int id;
-        fsc_error *saved = r->err;
-        fsc_error scratch;
-        r->err = &scratch;
-        fsc_status st = onnx_input(r, i, &id);
-        r->err = saved;
-        if (st) return FSC_OK; /* the op's own mapping reports the problem */
-        if (!small_int_const(r, id)) return FSC_OK;
-    }
+    for (int i = 0; i < n; i++)
+        if (onnx_has_input(r, i) && !onnx_is_small_int_const(r, r->np->input[i], FOLD_MAX_NUMEL)) return FSC_OK;
     /* Translate into a scratch graph holding copies of the inputs under their names. */
     fsc_error e;
     fsc_graph *scratch = fsc_graph_new("fold", &e);
@@ -180,9 +187,9 @@ fsc_status onnx_try_fold(onnx_rd *r, bool *done)
     fsc_status st = FSC_OK;
     for (int i = 0; i < n && !st; i++) {
         if (!onnx_has_input(r, i) || fsc_graph_find(scratch, r->np->input[i]) >= 0) continue;
-        const fsc_value *v = &r->g->values[fsc_graph_find(r->g, r->np->input[i])];
         fsc_tensor t;
-        if (fsc_tensor_clone(&t, v->constant, &e) || fsc_graph_add_initializer(scratch, v->name, v->dtype, &t, &e) < 0)
+        if (!(st = onnx_const_input(r, i, "input", &t)) &&
+            fsc_graph_add_initializer(scratch, r->np->input[i], t.dtype, &t, &e) < 0)
             st = onnx_node_fail(r, e.code, "%s", e.msg);
     }
     fsc_graph *real = r->g;
@@ -200,10 +207,8 @@ fsc_status onnx_try_fold(onnx_rd *r, bool *done)
             return FSC_OK;
         }
         fsc_dtype dt = scratch->values[scratch->nodes[0].out[0]].dtype;
-        if (fsc_graph_add_const_node(real, r->np->name ? r->np->name : "", r->np->op_type, r->np->output[0], dt, &out,
-                                     &e) < 0)
-            st = onnx_node_fail(r, e.code, "%s", e.msg);
-        else *done = true;
+        st = onnx_add_pending(r, dt, &out);
+        *done = true;
     }
     fsc_graph_free(scratch);
     return st;

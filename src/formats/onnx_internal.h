@@ -20,6 +20,15 @@ typedef struct onnx_names {
     size_t cap, n;
 } onnx_names;
 
+/* A constant (Constant node or folded shape arithmetic) not yet in the graph: it
+ * becomes a CONSTANT node only when a node reads it as data, so constants used
+ * only as static parameters (a Reshape's shape) leave no trace in the IR. */
+typedef struct onnx_pending {
+    char *value, *node, *op_type;
+    fsc_dtype dtype;
+    fsc_tensor t; /* moved into the graph when materialised */
+} onnx_pending;
+
 typedef struct onnx_rd {
     const char *file;            /* for messages */
     const fsc_ctx *ctx;
@@ -29,6 +38,9 @@ typedef struct onnx_rd {
     const Onnx__GraphProto *gp;
     onnx_names inits;            /* initializer name -> index in gp->initializer */
     int tmp_counter;             /* for names of helper values the loader adds */
+    onnx_pending *pend;          /* pending constants, indexed through pend_names */
+    int n_pend;
+    onnx_names pend_names;
     /* The node being translated. */
     const Onnx__NodeProto *np;
     int node_index;              /* position in the file */
@@ -52,6 +64,13 @@ fsc_status onnx_attr_ints(onnx_rd *r, const char *name, int64_t *vals, int max, 
 int onnx_n_inputs(const onnx_rd *r);
 /* True when input i of the current node is present (non-empty name). */
 bool onnx_has_input(const onnx_rd *r, int i);
+/* Records the current node's single output as a pending constant (takes *t, even on failure). */
+fsc_status onnx_add_pending(onnx_rd *r, fsc_dtype dtype, fsc_tensor *t);
+/* True when name is an integer constant (any source) of at most max_numel elements, judged without
+ * materialising or decoding it. */
+bool onnx_is_small_int_const(const onnx_rd *r, const char *name, int64_t max_numel);
+/* The initializer called name, or NULL. */
+const Onnx__TensorProto *onnx_find_init(const onnx_rd *r, const char *name);
 /* Value id of input i (materialising an initializer on first use); -1 with err when unknown. */
 fsc_status onnx_input(onnx_rd *r, int i, int *id);
 /* Constant data of input i (an initializer or a constant value) into *t (a copy the caller frees).

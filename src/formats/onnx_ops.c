@@ -15,6 +15,10 @@
 
 typedef fsc_status (*op_fn)(onnx_rd *r);
 
+/* Bound on kernel sizes, strides, dilations and pads: far above any real model,
+ * low enough that window arithmetic cannot overflow. */
+#define WINDOW_MAX (1 << 24)
+
 /* Value ids of inputs 0..n-1 (-1 for absent ones); inputs beyond need..max are an error. */
 static fsc_status get_inputs(onnx_rd *r, int need, int max, int *ids)
 {
@@ -72,10 +76,12 @@ static fsc_status op_gap(onnx_rd *r) { return simple(r, FSC_OP_GLOBAL_AVGPOOL, 1
 /* Dropout at inference is the identity (its ratio applies only in training mode). */
 static fsc_status op_dropout(onnx_rd *r)
 {
-    int in[3];
+    int in[1];
     fsc_status st = single_output(r);
-    if (!st) st = get_inputs(r, 1, 3, in);
-    if (!st && in[2] >= 0) {
+    if (!st && (onnx_n_inputs(r) < 1 || onnx_n_inputs(r) > 3))
+        st = onnx_node_fail(r, FSC_ERR_INVALID, "expects 1 to 3 inputs, has %d", onnx_n_inputs(r));
+    if (!st) st = onnx_input(r, 0, &in[0]);
+    if (!st && onnx_has_input(r, 2)) {
         fsc_tensor t;
         if ((st = onnx_const_input(r, 2, "training_mode", &t))) return st;
         bool training = fsc_tensor_numel(&t) == 1 && fsc_tensor_get(&t, 0) != 0;
@@ -103,7 +109,8 @@ static fsc_status window_pads(onnx_rd *r, const fsc_shape *x, const int64_t k[2]
         if (np >= 0 && np != 4) return onnx_node_fail(r, FSC_ERR_INVALID, "pads has %d values, expected 4", np);
         if (np == 4)
             for (int i = 0; i < 4; i++) {
-                if (p[i] < 0) return onnx_node_fail(r, FSC_ERR_INVALID, "pads must not be negative");
+                if (p[i] < 0 || p[i] > WINDOW_MAX)
+                    return onnx_node_fail(r, FSC_ERR_INVALID, "pads must be between 0 and %d", WINDOW_MAX);
                 pad[i] = p[i];
             }
         return FSC_OK;
@@ -139,7 +146,8 @@ static fsc_status pair_attr(onnx_rd *r, const char *name, int64_t dflt, int64_t 
     if (n != 2)
         return onnx_node_fail(r, FSC_ERR_UNSUPPORTED, "%s has %d values; only 2-D windows (NCHW) are supported", name, n);
     for (int i = 0; i < 2; i++)
-        if (v[i] < 1) return onnx_node_fail(r, FSC_ERR_INVALID, "%s must be positive", name);
+        if (v[i] < 1 || v[i] > WINDOW_MAX)
+            return onnx_node_fail(r, FSC_ERR_INVALID, "%s must be between 1 and %d", name, WINDOW_MAX);
     out[0] = v[0];
     out[1] = v[1];
     return FSC_OK;
@@ -372,11 +380,11 @@ static fsc_status reshape_to(onnx_rd *r, int in, const fsc_shape *out)
 
 static fsc_status op_reshape(onnx_rd *r)
 {
-    int in[2];
+    int in[1];
     fsc_status st = single_output(r);
-    if (!st) st = get_inputs(r, 1, 2, in);
     if (st) return st;
-    if (onnx_n_inputs(r) != 2) return onnx_node_fail(r, FSC_ERR_INVALID, "needs the shape input");
+    if (onnx_n_inputs(r) != 2) return onnx_node_fail(r, FSC_ERR_INVALID, "expects 2 inputs (data, shape)");
+    if ((st = onnx_input(r, 0, &in[0]))) return st;
     int64_t v[FSC_MAX_RANK];
     int n;
     int64_t allowzero;
@@ -400,9 +408,10 @@ static fsc_status op_reshape(onnx_rd *r)
         } else if (d < 0) {
             return onnx_node_fail(r, FSC_ERR_INVALID, "shape[%d] = %" PRId64 " is invalid", i, d);
         }
+        if (d > ((int64_t)1 << 40) || (d && known > ((int64_t)1 << 40) / d))
+            return onnx_node_fail(r, FSC_ERR_INVALID, "shape is absurdly large");
         o.dim[i] = d;
         known *= d;
-        if (known > ((int64_t)1 << 40)) return onnx_node_fail(r, FSC_ERR_INVALID, "shape is absurdly large");
     }
     int64_t total = fsc_shape_numel(x);
     char s1[160];
@@ -563,6 +572,8 @@ static fsc_status op_pad(onnx_rd *r)
         if (naxes >= 0 && (st = onnx_axis(r, axes[i], rank, "axis", &ax))) return st;
         if (p[i] < 0 || p[i + count] < 0)
             return onnx_node_fail(r, FSC_ERR_UNSUPPORTED, "negative pads (cropping) are not supported");
+        if (p[i] > WINDOW_MAX || p[i + count] > WINDOW_MAX)
+            return onnx_node_fail(r, FSC_ERR_INVALID, "pads larger than %d are absurd", WINDOW_MAX);
         a.pad.pads[ax] = p[i];
         a.pad.pads[ax + rank] = p[i + count];
     }
@@ -577,11 +588,11 @@ static void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, in
     if (step > 0) {
         start = start < 0 ? 0 : (start > dim ? dim : start);
         end = end < 0 ? 0 : (end > dim ? dim : end);
-        *count = end > start ? (end - start + step - 1) / step : 0;
+        *count = end > start ? (end - start - 1) / step + 1 : 0;
     } else {
         start = start < 0 ? 0 : (start > dim - 1 ? dim - 1 : start);
         end = end < -1 ? -1 : (end > dim - 1 ? dim - 1 : end);
-        *count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+        *count = start > end ? (start - end - 1) / (-step) + 1 : 0;
     }
     *s0 = *count ? start : 0;
 }
@@ -753,9 +764,7 @@ static fsc_status op_constant(onnx_rd *r)
     } else {
         return onnx_node_fail(r, FSC_ERR_UNSUPPORTED, "Constant attribute '%s' is not supported", an);
     }
-    if (fsc_graph_add_const_node(r->g, r->np->name ? r->np->name : "", r->np->op_type, r->np->output[0], dt, &t, &e) < 0)
-        return onnx_node_fail(r, e.code, "%s", e.msg);
-    return FSC_OK;
+    return onnx_add_pending(r, dt, &t);
 }
 
 /* ---- dispatch --------------------------------------------------------- */

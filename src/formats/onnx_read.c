@@ -272,9 +272,9 @@ fsc_status onnx_attr_string(onnx_rd *r, const char *name, const char *dflt, char
     if (!a) return FSC_OK;
     if (attr_type(a) != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING)
         return onnx_node_fail(r, FSC_ERR_INVALID, "attribute '%s' should be a string", name);
-    if (a->s.len >= len || memchr(a->s.data, 0, a->s.len))
+    if (a->s.len >= len || (a->s.len && memchr(a->s.data, 0, a->s.len)))
         return onnx_node_fail(r, FSC_ERR_INVALID, "attribute '%s' has an unexpected value", name);
-    memcpy(buf, a->s.data, a->s.len);
+    if (a->s.len) memcpy(buf, a->s.data, a->s.len);
     buf[a->s.len] = '\0';
     return FSC_OK;
 }
@@ -316,23 +316,77 @@ static int materialise_init(onnx_rd *r, int k, fsc_error *err)
     return fsc_graph_add_initializer(r->g, tp->name, dt, &t, err);
 }
 
+const Onnx__TensorProto *onnx_find_init(const onnx_rd *r, const char *name)
+{
+    int k = names_get(&r->inits, name);
+    return k < 0 ? NULL : r->gp->initializer[k];
+}
+
 fsc_status onnx_input(onnx_rd *r, int i, int *id)
 {
     *id = -1;
     if (!onnx_has_input(r, i)) return onnx_node_fail(r, FSC_ERR_INVALID, "input %d is missing", i);
     const char *name = r->np->input[i];
     int v = fsc_graph_find(r->g, name);
+    fsc_error e;
+    if (v < 0 && names_get(&r->pend_names, name) >= 0) {
+        onnx_pending *p = &r->pend[names_get(&r->pend_names, name)];
+        v = fsc_graph_add_const_node(r->g, p->node, p->op_type, p->value, p->dtype, &p->t, &e);
+        if (v < 0) return onnx_node_fail(r, e.code, "constant '%s': %s", name, e.msg);
+    }
     if (v < 0) {
         int k = names_get(&r->inits, name);
         if (k < 0)
             return onnx_node_fail(r, FSC_ERR_INVALID,
                                   "input '%s' is not produced by any node, initializer or graph input", name);
-        fsc_error e;
         v = materialise_init(r, k, &e);
         if (v < 0) return onnx_node_fail(r, e.code, "initializer '%s': %s", name, e.msg);
     }
     *id = v;
     return FSC_OK;
+}
+
+fsc_status onnx_add_pending(onnx_rd *r, fsc_dtype dtype, fsc_tensor *t)
+{
+    const char *out = r->np->output[0];
+    onnx_pending *p = &r->pend[r->n_pend];
+    memset(p, 0, sizeof *p);
+    p->value = strdup(out);
+    p->node = strdup(r->np->name ? r->np->name : "");
+    p->op_type = strdup(r->np->op_type);
+    p->dtype = dtype;
+    p->t = *t;
+    memset(t, 0, sizeof *t);
+    r->n_pend++; /* counted even when incomplete, so that it is freed */
+    if (!p->value || !p->node || !p->op_type) return onnx_node_fail(r, FSC_ERR_NOMEM, "out of memory");
+    if (!names_put(&r->pend_names, p->value, r->n_pend - 1))
+        return onnx_node_fail(r, FSC_ERR_INVALID, "output '%s' is defined twice", out);
+    return FSC_OK;
+}
+
+bool onnx_is_small_int_const(const onnx_rd *r, const char *name, int64_t max_numel)
+{
+    int id = fsc_graph_find(r->g, name);
+    if (id >= 0) {
+        const fsc_value *v = &r->g->values[id];
+        return v->constant && (v->dtype == FSC_DT_I64 || v->dtype == FSC_DT_I32) &&
+               fsc_tensor_numel(v->constant) <= max_numel;
+    }
+    int k = names_get(&r->pend_names, name);
+    if (k >= 0) {
+        const onnx_pending *p = &r->pend[k];
+        return (p->dtype == FSC_DT_I64 || p->dtype == FSC_DT_I32) && fsc_tensor_numel(&p->t) <= max_numel;
+    }
+    const Onnx__TensorProto *tp = onnx_find_init(r, name);
+    fsc_dtype dt = tp ? onnx_dtype_from(tp->data_type) : FSC_DT_UNDEF;
+    if ((dt != FSC_DT_I64 && dt != FSC_DT_I32) || tp->n_dims > FSC_MAX_RANK) return false;
+    int64_t n = 1;
+    for (size_t d = 0; d < tp->n_dims; d++) {
+        if (tp->dims[d] < 0 || tp->dims[d] > max_numel) return false;
+        n *= tp->dims[d];
+        if (n > max_numel) return false;
+    }
+    return true;
 }
 
 fsc_status onnx_const_input(onnx_rd *r, int i, const char *what, fsc_tensor *t)
@@ -349,6 +403,11 @@ fsc_status onnx_const_input(onnx_rd *r, int i, const char *what, fsc_tensor *t)
                                   "(export with constant folding and fixed input shapes)",
                                   what, name);
         if (fsc_tensor_clone(t, r->g->values[v].constant, &e)) return onnx_node_fail(r, e.code, "%s", e.msg);
+        return FSC_OK;
+    }
+    int pk = names_get(&r->pend_names, name);
+    if (pk >= 0) {
+        if (fsc_tensor_clone(t, &r->pend[pk].t, &e)) return onnx_node_fail(r, e.code, "%s", e.msg);
         return FSC_OK;
     }
     int k = names_get(&r->inits, name);
@@ -418,7 +477,7 @@ char *onnx_tmp_name(onnx_rd *r, const char *base)
     char *s = malloc(len);
     if (!s) return NULL;
     do snprintf(s, len, "%s/__fsc%d", base, ++r->tmp_counter);
-    while (fsc_graph_find(r->g, s) >= 0 || names_get(&r->inits, s) >= 0);
+    while (fsc_graph_find(r->g, s) >= 0 || names_get(&r->inits, s) >= 0 || names_get(&r->pend_names, s) >= 0);
     return s;
 }
 
@@ -687,9 +746,15 @@ static fsc_status add_outputs(onnx_rd *r)
         const Onnx__ValueInfoProto *vi = r->gp->output[i];
         const char *name = vi->name ? vi->name : "";
         int v = fsc_graph_find(r->g, name);
+        fsc_error e;
+        int pk = names_get(&r->pend_names, name);
+        if (v < 0 && pk >= 0) {
+            onnx_pending *p = &r->pend[pk];
+            if ((v = fsc_graph_add_const_node(r->g, p->node, p->op_type, p->value, p->dtype, &p->t, &e)) < 0)
+                return fsc_fail(r->err, e.code, "%s: constant '%s': %s", r->file, name, e.msg);
+        }
         if (v < 0) {
             int k = names_get(&r->inits, name);
-            fsc_error e;
             if (k >= 0 && (v = materialise_init(r, k, &e)) < 0)
                 return fsc_fail(r->err, e.code, "%s: initializer '%s': %s", r->file, name, e.msg);
         }
@@ -707,7 +772,6 @@ static fsc_status add_outputs(onnx_rd *r)
         if (dt != FSC_DT_UNDEF && dt != val->dtype)
             return fsc_fail(r->err, FSC_ERR_INVALID, "%s: graph output '%s' is declared %s but computes %s", r->file,
                             name, fsc_dtype_name(dt), fsc_dtype_name(val->dtype));
-        fsc_error e;
         if (fsc_graph_add_output(r->g, v, &e))
             return fsc_fail(r->err, e.code, "%s: graph output '%s': %s", r->file, name, e.msg);
     }
@@ -737,6 +801,8 @@ static fsc_status translate(onnx_rd *r, const Onnx__ModelProto *m)
             return fsc_fail(r->err, FSC_ERR_INVALID, "%s: initializer '%s' is defined twice", r->file, nm);
     }
     if ((st = add_inputs(r))) return st;
+    r->pend = fsc_calloc(gp->n_node + 1, sizeof *r->pend, "ONNX constants", &e);
+    if (!r->pend || names_init(&r->pend_names, gp->n_node, &e)) return fsc_fail(r->err, e.code, "%s: %s", r->file, e.msg);
     int *order = fsc_calloc(gp->n_node + 1, sizeof *order, "ONNX node order", &e);
     if (!order) return fsc_fail(r->err, e.code, "%s: %s", r->file, e.msg);
     st = sort_nodes(r, order);
@@ -776,6 +842,14 @@ static fsc_status parse_named(const char *file, const void *buf, size_t len, con
     if (!r.g) st = fsc_fail(err, e.code, "%s: %s", file, e.msg);
     else st = translate(&r, m);
     names_free(&r.inits);
+    names_free(&r.pend_names);
+    for (int i = 0; i < r.n_pend; i++) {
+        free(r.pend[i].value);
+        free(r.pend[i].node);
+        free(r.pend[i].op_type);
+        fsc_tensor_free(&r.pend[i].t);
+    }
+    free(r.pend);
     onnx__model_proto__free_unpacked(m, NULL);
     if (st) {
         fsc_graph_free(r.g);

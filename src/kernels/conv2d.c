@@ -7,6 +7,7 @@
  * fsc_k_conv2d takes the SIMD GEMM path (gemm_fast.c) when the model allows
  * it; that path is bit-identical to fsc_k_conv2d_ref. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/gemm_fast.h"
 #include "kernels/kutil.h"
@@ -85,32 +86,59 @@ fsc_status fsc_k_conv2d_ref(const fsc_attr_conv *at, const fsc_tensor *x, const 
     return FSC_OK;
 }
 
-/* Fills the im2col tile for pixels [p0, p0 + np) of image n, group g: dst[k * ld + j]. */
 typedef struct convuser {
     const convdims *dims;
     const fsc_tensor *x;
 } convuser;
 
+/* Copies one im2col row segment: dst[t] = src[base + t*sw] where in [0, W), else 0, t < run. */
+#define SEGMENT(T)                                                                                        \
+    static void segment_##T(T *dst, const T *src, int64_t base, int64_t sw, int64_t W, int64_t run)      \
+    {                                                                                                     \
+        int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;                                               \
+        int64_t hi = base > W - 1 ? 0 : (W - 1 - base) / sw + 1;                                          \
+        if (lo > run) lo = run;                                                                           \
+        if (hi > run) hi = run;                                                                           \
+        if (hi < lo) hi = lo;                                                                             \
+        for (int64_t t = 0; t < lo; t++) dst[t] = 0;                                                      \
+        if (sw == 1) memcpy(dst + lo, src + (base + lo), (size_t)(hi - lo) * sizeof(T));                    \
+        else                                                                                              \
+            for (int64_t t = lo; t < hi; t++) dst[t] = src[base + t * sw];                                \
+        for (int64_t t = hi; t < run; t++) dst[t] = 0;                                                    \
+    }
+SEGMENT(float)
+SEGMENT(double)
+
+/* Fills the im2col tile for pixels [p0, p0 + np) of job (image n, group g): dst[k * ld + q]. */
 static void conv_fill(const void *user, int64_t job, int64_t p0, int64_t np, void *dst, int64_t ld)
 {
     const convuser *cv = user;
     const convdims *d = cv->dims;
     int64_t n = job / d->G, g = job % d->G;
     bool f64 = cv->x->dtype == FSC_DT_F64;
-    const float *xf = cv->x->data;
-    const double *xd = cv->x->data;
     int64_t k = 0;
     for (int64_t c = 0; c < d->Cg; c++) {
         int64_t plane = (n * d->C + g * d->Cg + c) * d->H * d->W;
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++, k++) {
-                int64_t oh = p0 / d->OW, ow = p0 % d->OW;
-                for (int64_t q = 0; q < np; q++) {
-                    int64_t ih = oh * d->sh - d->pt + i * d->dh, iw = ow * d->sw - d->pl + j * d->dw;
-                    bool in = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W;
-                    if (f64) ((double *)dst)[k * ld + q] = in ? xd[plane + ih * d->W + iw] : 0.0;
-                    else ((float *)dst)[k * ld + q] = in ? xf[plane + ih * d->W + iw] : 0.0f;
-                    if (++ow == d->OW) { ow = 0; oh++; }
+                int64_t oh = p0 / d->OW, ow = p0 % d->OW, q = 0;
+                while (q < np) {
+                    int64_t run = d->OW - ow < np - q ? d->OW - ow : np - q;
+                    int64_t ih = oh * d->sh - d->pt + i * d->dh;
+                    int64_t base = ow * d->sw - d->pl + j * d->dw;
+                    bool row_in = ih >= 0 && ih < d->H;
+                    if (f64) {
+                        double *o = (double *)dst + k * ld + q;
+                        if (row_in) segment_double(o, (const double *)cv->x->data + plane + ih * d->W, base, d->sw, d->W, run);
+                        else memset(o, 0, (size_t)run * sizeof *o);
+                    } else {
+                        float *o = (float *)dst + k * ld + q;
+                        if (row_in) segment_float(o, (const float *)cv->x->data + plane + ih * d->W, base, d->sw, d->W, run);
+                        else memset(o, 0, (size_t)run * sizeof *o);
+                    }
+                    q += run;
+                    oh++;
+                    ow = 0;
                 }
             }
     }
@@ -123,7 +151,16 @@ fsc_status fsc_k_conv2d(const fsc_attr_conv *at, const fsc_tensor *x, const fsc_
     fsc_status st = conv_dims(at, x, w, b, y, &d, err);
     if (st) return st;
     if (!fsc_fastmm_eligible(a, x->dtype)) return fsc_k_conv2d_ref(at, x, w, b, a, ctx, y, err);
-    convuser cv = {&d, x};
+    /* Operand rounding (TF32 units) applied once to the input, not per im2col copy. */
+    fsc_tensor xr = {0};
+    const fsc_tensor *xin = x;
+    if (!fsc_kfmt_within(a->storage, a->operand)) {
+        if ((st = fsc_tensor_clone(&xr, x, err))) return st;
+        int64_t n = fsc_tensor_numel(&xr);
+        for (int64_t i = 0; i < n; i++) fsc_kset(&xr, i, fsc_kround_mode(fsc_kget(&xr, i), a->operand, a->operand_rounding));
+        xin = &xr;
+    }
+    convuser cv = {&d, xin};
     /* Job = (image n, group g); output (n, g*Mg + m, p) lives at job*Mg*P + m*P + p. */
     fsc_fastmm_job job = {
         .M = d.Mg, .K = d.K, .N = d.OH * d.OW, .jobs = d.N * d.G,
@@ -131,6 +168,9 @@ fsc_status fsc_k_conv2d(const fsc_attr_conv *at, const fsc_tensor *x, const fsc_
         .bias = b, .bias_set_stride = d.Mg, .bias_m = 1, .bias_n = 0,
         .fill = conv_fill, .user = &cv,
         .y = y, .y_job_stride = d.Mg * d.OH * d.OW, .y_m = d.OH * d.OW, .y_n = 1,
+        .x_operand_ready = true,
     };
-    return fsc_fastmm_run(&job, a, ctx, err);
+    st = fsc_fastmm_run(&job, a, ctx, err);
+    fsc_tensor_free(&xr);
+    return st;
 }

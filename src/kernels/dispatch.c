@@ -80,8 +80,8 @@ static fsc_status run_op(const fsc_node *nd, const fsc_arith *a, const fsc_ctx *
     case FSC_OP_SLICE: return fsc_k_slice(&at->slice, x, a, out, err);
     case FSC_OP_GATHER: return fsc_k_gather(&at->axis, x, i1, a, out, err);
     case FSC_OP_CAST: return fsc_k_cast(&at->cast, x, a, out, err);
-    case FSC_OP_QUANTIZE: return fsc_k_quantize(&at->quant, x, i1, i2, a, out, err);
-    case FSC_OP_DEQUANTIZE: return fsc_k_dequantize(&at->quant, x, i1, i2, a, out, err);
+    case FSC_OP_QUANTIZE: return fsc_k_quantize(&at->quant, x, i1, i2, a, ctx, out, err);
+    case FSC_OP_DEQUANTIZE: return fsc_k_dequantize(&at->quant, x, i1, i2, a, ctx, out, err);
     default: return fsc_fail(err, FSC_ERR_UNSUPPORTED, "no kernel for op %d", (int)nd->op);
     }
 }

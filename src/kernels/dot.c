@@ -12,7 +12,11 @@
  *    single term is rnd(+0 + p_k), the product brought into the accumulator;
  *  - blocked: each block of `block` consecutive terms summed sequentially from
  *    +0, then the block sums added sequentially into a +0 accumulator.
- * The bias, when present, is added once at the end: rnd(acc + bias). */
+ * The bias, when present, is added once at the end: rnd(acc + bias).
+ * With a block FMA (a->block_fma.block > 0) the operands are rounded to
+ * block_fma.in (truncated when in_truncate, as TF32 units read fp32) and the
+ * dot product is a chain of tensor-core blocks from an accumulator of +0
+ * (fsc_blockfma_step); the bias is then added as above. */
 #include <math.h>
 
 #include "kernels/kernels.h"
@@ -64,11 +68,34 @@ static double pairwise(const dotcfg *c, const double *x, ptrdiff_t sx, const dou
     return fsc_kadd(l, r, c->accum, c->rounding);
 }
 
+/* The tensor-core dot product: blocks of block_fma.block terms, each block's
+ * operands rounded to block_fma.in, chained through the accumulator. */
+static double blockfma(const fsc_blockfma *p, const double *x, ptrdiff_t sx, const double *w, ptrdiff_t sw,
+                       int64_t K)
+{
+    enum { MAXB = 256 }; /* fsc_k_dot_unsupported refuses larger blocks */
+    double xb[MAXB], wb[MAXB];
+    fsc_rounding r = p->in_truncate ? FSC_RND_TOWARD_ZERO : FSC_RND_NEAREST_EVEN;
+    double acc = 0.0;
+    for (int64_t k0 = 0; k0 < K; k0 += p->block) {
+        int n = (int)(K - k0 < p->block ? K - k0 : p->block);
+        for (int i = 0; i < n; i++) {
+            xb[i] = fsc_kround_mode(x[(k0 + i) * sx], p->in, r);
+            wb[i] = fsc_kround_mode(w[(k0 + i) * sw], p->in, r);
+        }
+        acc = fsc_blockfma_step(xb, wb, n, acc, p);
+    }
+    return acc;
+}
+
 const char *fsc_k_dot_unsupported(const fsc_arith *a)
 {
-    /* BLOCK FMA: the tensor-core block FMA (blockfma.h) is wired here by the
-     * owner of src/core/blockfma.c; until then such models are refused. */
-    if (a->block_fma.block > 0) return "block FMA arithmetic not wired";
+    if (a->block_fma.block > 256) return "block FMA with more than 256 products per block";
+    if (a->block_fma.block > 0) {
+        if (a->block_fma.out != FSC_FMT_FP32 && a->block_fma.out != FSC_FMT_FP16)
+            return "block FMA output other than fp32 or fp16";
+        return NULL;
+    }
     if (a->order == FSC_ORDER_BLOCKED && a->block < 1) return "blocked summation order with block < 1";
     if (a->product == FSC_FMT_FP64 && a->operand == FSC_FMT_FP64 &&
         (a->storage == FSC_FMT_FP64 || a->weights == FSC_FMT_FP64) &&
@@ -83,6 +110,11 @@ double fsc_dot_ref(const double *x, ptrdiff_t sx, const double *w, ptrdiff_t sw,
     if (fsc_k_dot_unsupported(a)) return NAN; /* callers check supports first */
     dotcfg c = {a->operand, a->product, a->accum, a->operand_rounding, a->rounding};
     double acc;
+    if (a->block_fma.block > 0) {
+        acc = blockfma(&a->block_fma, x, sx, w, sw, K);
+        if (has_bias) acc = fsc_kadd(acc, bias, c.accum, c.rounding);
+        return acc;
+    }
     switch (a->order) {
     case FSC_ORDER_PAIRWISE: acc = K > 0 ? pairwise(&c, x, sx, w, sw, 0, K) : 0.0; break;
     case FSC_ORDER_BLOCKED:

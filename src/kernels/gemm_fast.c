@@ -16,7 +16,8 @@
 #include "kernels/kutil.h"
 
 typedef enum kind { K_F32 = 0, K_ACC16, K_F64, K_COUNT } kind;
-typedef void (*ukr_fn)(int64_t K, const void *wp, const void *xt, int64_t ld, double *out);
+/* Computes the MR x NR accumulators into out[i * NR + j] (float, or double for F64). */
+typedef void (*ukr_fn)(int64_t K, const void *wp, const void *xt, int64_t ld, void *out);
 typedef struct ukr {
     int mr, nr;
     ukr_fn fn;
@@ -26,15 +27,14 @@ typedef struct ukr {
 
 /* ---- portable C micro-kernels (MR = 4, NR = 8) ---- */
 
-static void uk_f32_c(int64_t K, const void *wpv, const void *xtv, int64_t ld, double *out)
+static void uk_f32_c(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
 {
     const float *wp = wpv, *xt = xtv;
     float acc[4][8] = {{0}};
     for (int64_t k = 0; k < K; k++)
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 8; j++) acc[i][j] = fmaf(wp[k * 4 + i], xt[k * ld + j], acc[i][j]);
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 8; j++) out[i * 8 + j] = acc[i][j];
+    memcpy(outv, acc, sizeof acc);
 }
 
 /* One fp16-accumulation step: RN_fp16(acc + p) for an fp16 acc and an exact fp32 product p.
@@ -55,33 +55,31 @@ static inline float step16_c(float acc, float p)
     return (float)fsc_kround((double)s, FSC_FMT_FP16);
 }
 
-static void uk_acc16_c(int64_t K, const void *wpv, const void *xtv, int64_t ld, double *out)
+static void uk_acc16_c(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
 {
     const float *wp = wpv, *xt = xtv;
     float acc[4][8] = {{0}};
     for (int64_t k = 0; k < K; k++)
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 8; j++) acc[i][j] = step16_c(acc[i][j], wp[k * 4 + i] * xt[k * ld + j]);
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 8; j++) out[i * 8 + j] = acc[i][j];
+    memcpy(outv, acc, sizeof acc);
 }
 
-static void uk_f64_c(int64_t K, const void *wpv, const void *xtv, int64_t ld, double *out)
+static void uk_f64_c(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
 {
     const double *wp = wpv, *xt = xtv;
     double acc[4][8] = {{0}};
     for (int64_t k = 0; k < K; k++)
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 8; j++) acc[i][j] = fma(wp[k * 4 + i], xt[k * ld + j], acc[i][j]);
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 8; j++) out[i * 8 + j] = acc[i][j];
+    memcpy(outv, acc, sizeof acc);
 }
 
 /* ---- AVX2 + FMA + F16C micro-kernels ---- */
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
-AVX2 static void uk_f32_avx2(int64_t K, const void *wpv, const void *xtv, int64_t ld, double *out)
+AVX2 static void uk_f32_avx2(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
 {
     const float *wp = wpv, *xt = xtv;
     __m256 c[6][2];
@@ -94,12 +92,11 @@ AVX2 static void uk_f32_avx2(int64_t K, const void *wpv, const void *xtv, int64_
             c[i][1] = _mm256_fmadd_ps(w, x1, c[i][1]);
         }
     }
-    float t[6 * 16];
+    float *t = outv;
     for (int i = 0; i < 6; i++) {
         _mm256_storeu_ps(t + i * 16, c[i][0]);
         _mm256_storeu_ps(t + i * 16 + 8, c[i][1]);
     }
-    for (int i = 0; i < 6 * 16; i++) out[i] = t[i];
 }
 
 /* Vector form of step16_c. */
@@ -117,7 +114,7 @@ AVX2 static inline __m256 step16_avx2(__m256 acc, __m256 p)
     return _mm256_cvtph_ps(h);
 }
 
-AVX2 static void uk_acc16_avx2(int64_t K, const void *wpv, const void *xtv, int64_t ld, double *out)
+AVX2 static void uk_acc16_avx2(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
 {
     const float *wp = wpv, *xt = xtv;
     __m256 c[4][2];
@@ -130,15 +127,14 @@ AVX2 static void uk_acc16_avx2(int64_t K, const void *wpv, const void *xtv, int6
             c[i][1] = step16_avx2(c[i][1], _mm256_mul_ps(w, x1));
         }
     }
-    float t[4 * 16];
+    float *t = outv;
     for (int i = 0; i < 4; i++) {
         _mm256_storeu_ps(t + i * 16, c[i][0]);
         _mm256_storeu_ps(t + i * 16 + 8, c[i][1]);
     }
-    for (int i = 0; i < 4 * 16; i++) out[i] = t[i];
 }
 
-AVX2 static void uk_f64_avx2(int64_t K, const void *wpv, const void *xtv, int64_t ld, double *out)
+AVX2 static void uk_f64_avx2(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
 {
     const double *wp = wpv, *xt = xtv;
     __m256d c[6][2];
@@ -151,25 +147,129 @@ AVX2 static void uk_f64_avx2(int64_t K, const void *wpv, const void *xtv, int64_
             c[i][1] = _mm256_fmadd_pd(w, x1, c[i][1]);
         }
     }
+    double *out = outv;
     for (int i = 0; i < 6; i++) {
         _mm256_storeu_pd(out + i * 8, c[i][0]);
         _mm256_storeu_pd(out + i * 8 + 4, c[i][1]);
     }
 }
 
-static const ukr ukrs[2][K_COUNT] = {
+/* ---- AVX-512F micro-kernels ---- */
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+AVX512 static void uk_f32_avx512(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
+{
+    const float *wp = wpv, *xt = xtv;
+    __m512 c[8][2];
+    for (int i = 0; i < 8; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        __m512 x0 = _mm512_loadu_ps(xt + k * ld), x1 = _mm512_loadu_ps(xt + k * ld + 16);
+        for (int i = 0; i < 8; i++) {
+            __m512 w = _mm512_set1_ps(wp[k * 8 + i]);
+            c[i][0] = _mm512_fmadd_ps(w, x0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(w, x1, c[i][1]);
+        }
+    }
+    float *t = outv;
+    for (int i = 0; i < 8; i++) {
+        _mm512_storeu_ps(t + i * 32, c[i][0]);
+        _mm512_storeu_ps(t + i * 32 + 16, c[i][1]);
+    }
+}
+
+/* fp16-accumulation step with embedded rounding: the round-to-odd sum is the
+ * truncated (toward zero) fp32 sum with its last bit set when the sum is
+ * inexact (rounding up and down disagree); its nearest-even rounding to fp16
+ * is the correct rounding of the exact sum, as in step16_c. */
+AVX512 static inline __m512 step16_avx512(__m512 acc, __m512 p)
+{
+    __m512 rz = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m512 ru = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    __m512 rd = _mm512_add_round_ps(acc, p, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __mmask16 inexact = _mm512_cmp_ps_mask(ru, rd, _CMP_NEQ_OQ);
+    __m512i odd = _mm512_mask_or_epi32(_mm512_castps_si512(rz), inexact, _mm512_castps_si512(rz), _mm512_set1_epi32(1));
+    __m256i h = _mm512_cvtps_ph(_mm512_castsi512_ps(odd), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_cvtph_ps(h);
+}
+
+AVX512 static void uk_acc16_avx512(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
+{
+    const float *wp = wpv, *xt = xtv;
+    __m512 c[4][2];
+    for (int i = 0; i < 4; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        __m512 x0 = _mm512_loadu_ps(xt + k * ld), x1 = _mm512_loadu_ps(xt + k * ld + 16);
+        for (int i = 0; i < 4; i++) {
+            __m512 w = _mm512_set1_ps(wp[k * 4 + i]);
+            c[i][0] = step16_avx512(c[i][0], _mm512_mul_ps(w, x0));
+            c[i][1] = step16_avx512(c[i][1], _mm512_mul_ps(w, x1));
+        }
+    }
+    float *t = outv;
+    for (int i = 0; i < 4; i++) {
+        _mm512_storeu_ps(t + i * 32, c[i][0]);
+        _mm512_storeu_ps(t + i * 32 + 16, c[i][1]);
+    }
+}
+
+AVX512 static void uk_f64_avx512(int64_t K, const void *wpv, const void *xtv, int64_t ld, void *outv)
+{
+    const double *wp = wpv, *xt = xtv;
+    __m512d c[8][2];
+    for (int i = 0; i < 8; i++) c[i][0] = c[i][1] = _mm512_setzero_pd();
+    for (int64_t k = 0; k < K; k++) {
+        __m512d x0 = _mm512_loadu_pd(xt + k * ld), x1 = _mm512_loadu_pd(xt + k * ld + 8);
+        for (int i = 0; i < 8; i++) {
+            __m512d w = _mm512_set1_pd(wp[k * 8 + i]);
+            c[i][0] = _mm512_fmadd_pd(w, x0, c[i][0]);
+            c[i][1] = _mm512_fmadd_pd(w, x1, c[i][1]);
+        }
+    }
+    double *out = outv;
+    for (int i = 0; i < 8; i++) {
+        _mm512_storeu_pd(out + i * 16, c[i][0]);
+        _mm512_storeu_pd(out + i * 16 + 8, c[i][1]);
+    }
+}
+
+/* Epilogue for fp32 accumulation into an F32 container, contiguous outputs,
+ * one bias per row: acc + bias is one binary32 addition (a correct rounding
+ * in fp32, as fsc_kadd), then the rounding to storage. */
+static void epi_f32(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage)
+{
+    if (storage == FSC_FMT_FP32)
+        for (int64_t q = 0; q < n; q++) y[q] = acc[q] + bias;
+    else
+        for (int64_t q = 0; q < n; q++) y[q] = (float)fsc_kround((double)(acc[q] + bias), storage);
+}
+
+/* Any other epilogue, element by element, exactly as the reference kernels. */
+static void epi_generic(const void *acc, bool f64, int64_t at, int64_t n, const fsc_tensor *bias, int64_t bo,
+                        int64_t bias_n, fsc_tensor *y, size_t yo, int64_t y_n, const fsc_arith *a)
+{
+    for (int64_t q = 0; q < n; q++) {
+        double r = f64 ? ((const double *)acc)[at + q] : (double)((const float *)acc)[at + q];
+        if (bias) r = fsc_kadd(r, fsc_kget(bias, bo + q * bias_n), a->accum, FSC_RND_NEAREST_EVEN);
+        fsc_kset(y, (int64_t)yo + q * y_n, fsc_kround(r, a->storage));
+    }
+}
+
+static const ukr ukrs[3][K_COUNT] = {
     {{4, 8, uk_f32_c}, {4, 8, uk_acc16_c}, {4, 8, uk_f64_c}},
     {{6, 16, uk_f32_avx2}, {4, 16, uk_acc16_avx2}, {6, 8, uk_f64_avx2}},
+    {{8, 32, uk_f32_avx512}, {4, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}},
 };
 
 int fsc_fastmm_isa(int max_isa)
 {
     const char *env = getenv("FSC_KERNEL_ISA"); /* tests and benchmarks pin a variant */
     if (max_isa < 0 && env && *env) max_isa = atoi(env);
-    if (max_isa < 0) max_isa = 1;
+    if (max_isa < 0) max_isa = 2;
     __builtin_cpu_init();
     int best = 0;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) best = 1;
+    if (best == 1 && __builtin_cpu_supports("avx512f")) best = 2;
     return best < max_isa ? best : max_isa;
 }
 
@@ -218,7 +318,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                     if (f64) ((double *)wp)[at] = v;
                     else ((float *)wp)[at] = (float)v;
                 }
-    bool round_x = !fsc_kfmt_within(a->storage, a->operand);
+    bool round_x = !job->x_operand_ready && !fsc_kfmt_within(a->storage, a->operand);
     int64_t NT = N < NT_COLS ? (N + u.nr - 1) / u.nr * u.nr : NT_COLS;
     int64_t ntiles = (N + NT - 1) / NT, tasks = job->jobs * ntiles;
     int nt = fsc_kthreads(ctx);
@@ -227,7 +327,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
 #pragma omp parallel num_threads(nt)
     {
         void *tile = malloc((size_t)(K > 0 ? K : 1) * (size_t)NT * es);
-        double *acc = malloc((size_t)u.mr * (size_t)u.nr * sizeof *acc);
+        void *acc = malloc((size_t)u.mr * (size_t)u.nr * sizeof(double));
         if (!tile || !acc) {
 #pragma omp atomic write
             st_all = FSC_ERR_NOMEM;
@@ -237,7 +337,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
             if (!tile || !acc) continue;
             int64_t j = t / ntiles, n0 = (t % ntiles) * NT, nn = N - n0 < NT ? N - n0 : NT;
             int64_t ncols = (nn + u.nr - 1) / u.nr * u.nr;
-            int64_t s = j % job->w_sets;
+            int64_t s = job->w_set_of ? job->w_set_of(job->user, j) : j % job->w_sets;
             job->fill(job->user, j, n0, nn, tile, NT);
             for (int64_t k = 0; k < K; k++) {
                 if (f64) {
@@ -257,17 +357,18 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                 const char *xt = (const char *)tile + (size_t)c0 * es;
                 for (int64_t b = 0; b < nmb; b++) {
                     u.fn(K, wp + (size_t)(s * nmb + b) * (size_t)K * (size_t)u.mr * es, xt, NT, acc);
-                    for (int i = 0; i < u.mr; i++) {
+                    int64_t mrows = M - b * u.mr < u.mr ? M - b * u.mr : u.mr;
+                    int64_t ncol = nn - c0 < u.nr ? nn - c0 : u.nr;
+                    for (int64_t i = 0; i < mrows; i++) {
                         int64_t m = b * u.mr + i;
-                        if (m >= M) break;
-                        for (int q = 0; q < u.nr && c0 + q < nn; q++) {
-                            int64_t n = n0 + c0 + q;
-                            double r = acc[i * u.nr + q];
-                            if (job->bias)
-                                r = fsc_kadd(r, fsc_kget(job->bias, s * job->bias_set_stride + m * job->bias_m + n * job->bias_n),
-                                             a->accum, FSC_RND_NEAREST_EVEN);
-                            fsc_kset(job->y, j * job->y_job_stride + m * job->y_m + n * job->y_n, fsc_kround(r, a->storage));
-                        }
+                        size_t yo = (size_t)(j * job->y_job_stride + m * job->y_m + (n0 + c0) * job->y_n);
+                        const fsc_tensor *bt = job->bias;
+                        int64_t bo = s * job->bias_set_stride + m * job->bias_m + (n0 + c0) * job->bias_n;
+                        if (kd == K_F32 && job->y_n == 1 && (!bt || job->bias_n == 0))
+                            epi_f32((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol,
+                                    bt ? (float)fsc_kget(bt, bo) : 0.0f, a->storage);
+                        else
+                            epi_generic(acc, f64, i * u.nr, ncol, bt, bo, job->bias_n, job->y, yo, job->y_n, a);
                     }
                 }
             }

@@ -20,9 +20,11 @@ typedef void (*fsc_fastmm_fill_fn)(const void *user, int64_t job, int64_t n0, in
 typedef struct fsc_fastmm_job {
     int64_t M, K, N; /* per job */
     int64_t jobs;    /* independent problems (image x group for conv) */
-    /* Weights: job j uses set s = j % w_sets; W[m][k] = w[s*w_set_stride + m*w_m + k*w_k]. */
+    /* Weights: job j uses set s = j % w_sets (or w_set_of(user, j) when given);
+     * W[m][k] = w[s*w_set_stride + m*w_m + k*w_k]. */
     const fsc_tensor *w;
     int64_t w_sets, w_set_stride, w_m, w_k;
+    int64_t (*w_set_of)(const void *user, int64_t job);
     /* Bias (NULL: none): bias[s*bias_set_stride + m*bias_m + n*bias_n]. */
     const fsc_tensor *bias;
     int64_t bias_set_stride, bias_m, bias_n;
@@ -31,6 +33,7 @@ typedef struct fsc_fastmm_job {
     /* Output: y[j*y_job_stride + m*y_m + n*y_n]. */
     fsc_tensor *y;
     int64_t y_job_stride, y_m, y_n;
+    bool x_operand_ready; /* fill already yields values rounded to the operand format */
 } fsc_fastmm_job;
 
 /* True when the engine computes exactly what fsc_dot_ref would under a, for float container dt. */
@@ -40,6 +43,7 @@ bool fsc_fastmm_eligible(const fsc_arith *a, fsc_dtype container);
 fsc_status fsc_fastmm_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc_ctx *ctx, fsc_error *err);
 
 /* Which instruction set variant the engine uses: 0 portable C, 1 AVX2+FMA+F16C, 2 AVX-512F.
+ * Env FSC_KERNEL_ISA=N caps it when max_isa < 0 (tests and benchmarks pin a variant).
  * max_isa caps it (tests compare variants); -1 = best available. */
 int fsc_fastmm_isa(int max_isa);
 fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, const fsc_ctx *ctx, int max_isa,

@@ -74,7 +74,10 @@ static inline double fsc_two_sum(double a, double b, double *e)
     return s;
 }
 
-/* a + b correctly rounded (once) to fmt with mode rnd. */
+/* a + b correctly rounded (once) to fmt with mode rnd. For nearest-even the
+ * TwoSum pair is folded into the round-to-odd double (the last bit set when
+ * the sum is inexact), whose nearest-even rounding to any format of <= 51
+ * bits is the correct rounding of the exact sum. */
 static inline double fsc_kadd(double a, double b, fsc_format_id fmt, fsc_rounding rnd)
 {
     if (fmt == FSC_FMT_FP64 && rnd == FSC_RND_NEAREST_EVEN) return a + b;
@@ -84,6 +87,14 @@ static inline double fsc_kadd(double a, double b, fsc_format_id fmt, fsc_roundin
     }
     double e, s = fsc_two_sum(a, b, &e);
     if (e == 0.0 || !isfinite(s)) return fsc_kround_mode(s, fmt, rnd); /* exact, or Inf/NaN */
+    if (rnd == FSC_RND_NEAREST_EVEN && fmt != FSC_FMT_FP64) {
+        uint64_t sb, eb;
+        memcpy(&sb, &s, 8);
+        memcpy(&eb, &e, 8);
+        if (!(sb & 1)) sb += ((sb ^ eb) >> 63) ? UINT64_MAX : 1; /* step toward the exact sum */
+        memcpy(&s, &sb, 8);
+        return fsc_kround(s, fmt);
+    }
     fsc_round_opts o = {rnd, true, false};
     return fsc_round_exact2(s, e, fmt, o);
 }
@@ -94,6 +105,10 @@ static inline double fsc_kdiv(double a, double b, fsc_format_id fmt)
 {
     double q = a / b;
     if (fmt == FSC_FMT_FP64 || !isfinite(q) || q == 0.0) return fsc_kround(q, fmt);
+    /* Operands of <= 24 bits and a target of <= 24 bits: the exact quotient is
+     * never within 2^-53 (relative) of a target midpoint unless on it, so the
+     * double quotient rounds correctly. */
+    if ((double)(float)a == a && (double)(float)b == b && fsc_kfmt[fmt].p <= 24) return fsc_kround(q, fmt);
     double r = fma(-q, b, a);
     if (r == 0.0) return fsc_kround(q, fmt);
     return fsc_round_exact2(q, r / b, fmt, fsc_round_default());

@@ -24,6 +24,8 @@ fsc_status fsc_k_gemm_ref(const fsc_attr_gemm *at, const fsc_tensor *A, const fs
 /* MatMul with numpy semantics (1-D operands, batched broadcasting). */
 fsc_status fsc_k_matmul(const fsc_tensor *A, const fsc_tensor *B, const fsc_arith *a, const fsc_ctx *ctx,
                         fsc_tensor *y, fsc_error *err);
+fsc_status fsc_k_matmul_ref(const fsc_tensor *A, const fsc_tensor *B, const fsc_arith *a, const fsc_ctx *ctx,
+                            fsc_tensor *y, fsc_error *err);
 
 /* Unary elementwise op (relu, clip, sigmoid, silu, tanh, erf, gelu, sqrt). */
 fsc_status fsc_k_unary(fsc_op op, const fsc_attrs *at, const fsc_tensor *x, const fsc_arith *a,
@@ -70,9 +72,10 @@ fsc_status fsc_k_cast(const fsc_attr_cast *at, const fsc_tensor *x, const fsc_ar
 
 /* Fake quantization: q = clamp(round(x / s) + zp); dequantize: x' = s * (q - zp) rounded to storage. */
 fsc_status fsc_k_quantize(const fsc_attr_quant *at, const fsc_tensor *x, const fsc_tensor *scale,
-                          const fsc_tensor *zp, const fsc_arith *a, fsc_tensor *y, fsc_error *err);
+                          const fsc_tensor *zp, const fsc_arith *a, const fsc_ctx *ctx, fsc_tensor *y, fsc_error *err);
 fsc_status fsc_k_dequantize(const fsc_attr_quant *at, const fsc_tensor *q, const fsc_tensor *scale,
-                            const fsc_tensor *zp, const fsc_arith *a, fsc_tensor *y, fsc_error *err);
+                            const fsc_tensor *zp, const fsc_arith *a, const fsc_ctx *ctx, fsc_tensor *y,
+                            fsc_error *err);
 
 /* Why the dot-product kernels cannot run a (NULL when they can). */
 const char *fsc_k_dot_unsupported(const fsc_arith *a);

@@ -52,8 +52,9 @@ static double round_int(double t, fsc_rounding mode)
 }
 
 fsc_status fsc_k_quantize(const fsc_attr_quant *at, const fsc_tensor *x, const fsc_tensor *scale,
-                          const fsc_tensor *zp, const fsc_arith *a, fsc_tensor *y, fsc_error *err)
+                          const fsc_tensor *zp, const fsc_arith *a, const fsc_ctx *ctx, fsc_tensor *y, fsc_error *err)
 {
+    int nt = fsc_kthreads(ctx);
     if (a->quant != FSC_QUANT_FAKE)
         return fsc_fail(err, FSC_ERR_UNSUPPORTED, "integer quantization mode is not handled by the float kernels");
     if (y->dtype != FSC_DT_I8 && y->dtype != FSC_DT_U8)
@@ -63,6 +64,7 @@ fsc_status fsc_k_quantize(const fsc_attr_quant *at, const fsc_tensor *x, const f
     if (st) return st;
     double lo = y->dtype == FSC_DT_I8 ? -128.0 : 0.0, hi = y->dtype == FSC_DT_I8 ? 127.0 : 255.0;
     int64_t n = fsc_tensor_numel(x);
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         int64_t c = (i / qi.inner) % qi.D;
         double s = fsc_tensor_get(scale, c), z = zp ? fsc_tensor_get(zp, c) : 0.0;
@@ -80,8 +82,9 @@ fsc_status fsc_k_quantize(const fsc_attr_quant *at, const fsc_tensor *x, const f
 }
 
 fsc_status fsc_k_dequantize(const fsc_attr_quant *at, const fsc_tensor *q, const fsc_tensor *scale,
-                            const fsc_tensor *zp, const fsc_arith *a, fsc_tensor *y, fsc_error *err)
+                            const fsc_tensor *zp, const fsc_arith *a, const fsc_ctx *ctx, fsc_tensor *y, fsc_error *err)
 {
+    int nt = fsc_kthreads(ctx);
     if (a->quant != FSC_QUANT_FAKE)
         return fsc_fail(err, FSC_ERR_UNSUPPORTED, "integer quantization mode is not handled by the float kernels");
     if (q->dtype != FSC_DT_I8 && q->dtype != FSC_DT_U8 && q->dtype != FSC_DT_I32)
@@ -90,6 +93,7 @@ fsc_status fsc_k_dequantize(const fsc_attr_quant *at, const fsc_tensor *q, const
     fsc_status st = qindex_make(at, q, scale, zp, &qi, err);
     if (st) return st;
     int64_t n = fsc_tensor_numel(q);
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         int64_t c = (i / qi.inner) % qi.D;
         double s = fsc_tensor_get(scale, c), z = zp ? fsc_tensor_get(zp, c) : 0.0;
