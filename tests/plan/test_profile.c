@@ -173,8 +173,11 @@ static void test_hostile_bytes(void **state)
                        "preset p devices=d fallback=d\n";
     size_t n = strlen(base);
     char buf[256];
+    fsc_profile *p0;
+    assert_int_equal(fsc_profile_parse(base, n, "f", "f.profile", &p0, NULL), FSC_OK); /* mutations start valid */
+    fsc_profile_free(p0);
     uint64_t r = 42;
-    int iters = getenv("FSC_TEST_QUICK") ? 500 : 5000, parsed = 0;
+    int iters = getenv("FSC_TEST_QUICK") ? 1000 : 5000;
     for (int it = 0; it < iters; it++) {
         memcpy(buf, base, n);
         int flips = 1 + it % 8;
@@ -184,17 +187,15 @@ static void test_hostile_bytes(void **state)
             static const char pool[] = "=\"\\ \n#,az09\0\x80\xff";
             buf[at] = (it & 1) ? pool[(r >> 20) % (sizeof pool - 1)] : (char)(r >> 40);
         }
-        size_t len = (size_t)(r >> 13) % (n + 1);
+        size_t len = (it & 2) ? (size_t)(r >> 13) % (n + 1) : n;
         fsc_profile *p;
         fsc_error err;
         if (fsc_profile_parse(buf, len, "f", "f.profile", &p, &err) == FSC_OK) {
-            parsed++;
             fsc_profile_free(p);
         } else {
             assert_true(strncmp(err.msg, "f.profile", 9) == 0);
         }
     }
-    assert_true(parsed > 0); /* some mutations (inside strings, of a digit) stay valid */
 }
 
 /* The built-in coreml profile says what issue 6 and coreml-w8a8.md require. */
