@@ -32,6 +32,8 @@ int fsc_cmd_drift(int argc, char **argv);
 int fsc_cmd_demo(int argc, char **argv);
 int fsc_cmd_synth(int argc, char **argv);
 int fsc_cmd_plan(int argc, char **argv);
+int fsc_cmd_inspect(int argc, char **argv);
+int fsc_cmd_quantize(int argc, char **argv);
 int fsc_cmd_tccheck(int argc, char **argv);
 
 #endif
@@ -39,6 +41,7 @@ int fsc_cmd_tccheck(int argc, char **argv);
 /* ---- helpers shared by subcommands (cli_common.c) ---- */
 #include "flipscope/graph.h"
 #include "flipscope/probe.h"
+#include "flipscope/probe_inspect.h"
 #include <cjson/cJSON.h>
 
 #define FSC_CLI_MAX_LIST 64
@@ -62,3 +65,7 @@ cJSON *fsc_cli_json_doc(const char *command);
 cJSON *fsc_cli_drift_json(const fsc_drift_result *r);
 /* Prints the seed-style text of a drift result. */
 void fsc_cli_drift_text(FILE *f, const fsc_drift_result *r);
+/* JSON of an inspect result (the "inspect" member of `flipscope inspect --json`). */
+cJSON *fsc_cli_inspect_json(const fsc_inspect_result *r);
+/* Prints the text report of an inspect result; model names the file. */
+void fsc_cli_inspect_text(FILE *f, const fsc_inspect_result *r, const char *model);

@@ -11,6 +11,8 @@ static const fsc_cli_cmd commands[] = {
     {"backends", "list every configuration, what hardware it stands for, how sure we are", fsc_cmd_backends},
     {"plan", "which device of a compute-unit preset runs each op (Core ML compute plan)", fsc_cmd_plan},
     {"synth", "build the built-in AmplifiedConvTie model and write it to a file", fsc_cmd_synth},
+    {"inspect", "report a model's quantization evidence (op/dtype counts, QDQ pairs, classification)", fsc_cmd_inspect},
+    {"quantize", "build the W8A8 program of a float model the way coremltools does", fsc_cmd_quantize},
     {"tc-check", "replay measured tensor-core results through the block-FMA presets", fsc_cmd_tccheck},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

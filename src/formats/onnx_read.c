@@ -724,8 +724,20 @@ static fsc_status sort_nodes(onnx_rd *r, int *order)
             if (--indeg[edges[k]] == 0) heap_push(&h, edges[k]);
     }
     if (done < n) {
+        /* A node left over may only sit downstream of a cycle: walk back through unsorted
+         * producers; after n steps the walk is on the cycle itself. */
         int c = 0;
         while (c < n && !indeg[c]) c++;
+        for (int step = 0; step < n; step++) {
+            const Onnx__NodeProto *np = gp->node[c];
+            for (size_t k = 0; k < np->n_input; k++) {
+                int p = np->input[k][0] ? names_get(&prod, np->input[k]) : -1;
+                if (p >= 0 && indeg[p]) {
+                    c = p;
+                    break;
+                }
+            }
+        }
         r->np = gp->node[c];
         r->node_index = c;
         st = onnx_node_fail(r, FSC_ERR_INVALID, "the graph has a cycle through this node");
