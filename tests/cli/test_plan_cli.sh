@@ -60,5 +60,16 @@ check "drift unknown coreml preset" 2 "coreml:cpu_and_npu" "$fs" drift --configs
 FLIPSCOPE_PROFILES="$tmp" check "profile by name from FLIPSCOPE_PROFILES" 0 "profile tiny \($tmp/tiny.profile\)" "$fs" plan --profile tiny --units easy
 FLIPSCOPE_PROFILES="$tmp" check "config by name from FLIPSCOPE_PROFILES" 2 "unknown compute-unit preset 'tiny:fast'" "$fs" drift --configs tiny:fast --runs 1
 
+# The seed's W8A8 package (16 x 16 input): the seed's plan, and stage 3 as the seed ran it.
+if "$fs" synth --variant w8a8 --size 16 -o "$tmp/w8a8.mlpackage" >/dev/null 2>&1; then
+    check "seed plan all" 0 "preferred device: ne 36, gpu 0, cpu 0, None 74" "$fs" plan "$tmp/w8a8.mlpackage" --units all
+    check "seed plan table" 0 "^  constexpr_affine_dequantize +0 +0 +0 +6$" "$fs" plan "$tmp/w8a8.mlpackage"
+    check "seed plan cpu_only" 0 "preferred device: cpu 36, None 74" "$fs" plan "$tmp/w8a8.mlpackage" --units cpu_only
+    check "seed drift compute units" 0 "coreml:all is partly a hypothesis" "$fs" drift "$tmp/w8a8.mlpackage" --runs 1 \
+        --configs coreml:cpu_only,coreml:cpu_and_gpu,coreml:cpu_and_ne,coreml:all --reference coreml:cpu_only
+else
+    echo "FAIL synth --variant w8a8"; fail=$((fail + 1))
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -9,9 +9,9 @@
  * coremltools builds them (docs/formats/coreml-w8a8.md): fp16 weights, SiLU
  * as one op, `*300`, reduce_mean over H and W, reshape, linear; W8A8 adds
  * the 11 quantize/dequantize pairs with the fixture's scales and the int8
- * per-channel weights as constexpr_affine_dequantize. (When the W8A8
- * transform and the mlpackage reader land, the same check can read their
- * program instead.) */
+ * per-channel weights as constexpr_affine_dequantize, so that this checks
+ * the configuration's arithmetic alone, not the W8A8 transform's
+ * calibration. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

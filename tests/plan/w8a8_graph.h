@@ -2,7 +2,8 @@
  * following docs/formats/coreml-w8a8.md (110 ops: 68 const, 11 quantize, 11
  * dequantize, 6 constexpr_affine_dequantize, 5 conv, 5 silu, mul,
  * reduce_mean, reshape, linear), at a small spatial size so it also runs.
- * Used until the mlpackage reader and the W8A8 transform can produce it.
+ * Independent of the W8A8 transform and the mlpackage reader (whose output
+ * test_plan_seed_package.c checks the same way).
  * Core ML string consts (pad_type, output_dtype) are int32 placeholders:
  * flipscope's IR holds no string tensors, and placement only sees "const". */
 #ifndef FSC_TEST_W8A8_GRAPH_H
