@@ -16,6 +16,7 @@ static const char *unsupported_reason(const fsc_graph *g, int node, const fsc_ar
     if (!g || node < 0 || node >= g->n_nodes) return "no such node";
     fsc_op op = g->nodes[node].op;
     if (op == FSC_OP_CONSTANT) return "constant nodes are not run";
+    if (op == FSC_OP_OPAQUE) return "its op type is not supported by flipscope (the model was loaded for inspection only)";
     if ((int)op < 0 || op >= FSC_OP_COUNT) return "unknown op";
     if (a->storage != FSC_FMT_FP64 && !fsc_kfmt_within(a->storage, FSC_FMT_FP32))
         return "storage format wider than fp32 other than fp64";
