@@ -31,6 +31,10 @@ const fsc_provider *const *fsc_providers(int *n);
 
 /* The emulator's provider ("emu:<preset>"). */
 extern const fsc_provider fsc_emu_provider;
+/* Real CPU libraries (src/backends/onednn.c, xnnpack.c); present in every
+ * build, available only when built with the library. */
+extern const fsc_provider fsc_onednn_provider;
+extern const fsc_provider fsc_xnnpack_provider;
 
 /* Places every computing node of g on plan->backends[0] when it supports it;
  * an unsupported node is an FSC_ERR_UNSUPPORTED error naming it. */

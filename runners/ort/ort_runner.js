@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// flipscope runner:ort: runs a model with ONNX Runtime (npm onnxruntime-node) under the flipscope
+// runner protocol v1 (docs/runners.md).
+//
+// Usage: node ort_runner.js [--ep cpu|coreml] [--coreml-units ALL|CPUOnly|CPUAndGPU|CPUAndNeuralEngine] REQUEST_DIR
+//
+// REQUEST_DIR/request.json: {protocol: 1, model, inputs: {name: relative .npy}, outputs: [names], threads,
+// want_intermediates, intermediates: [names]}. Writes REQUEST_DIR/outputs/<safe name>.npy for every output
+// and, when asked, REQUEST_DIR/intermediates/<safe name>.npy for every listed intermediate value
+// (<safe name>: characters outside [A-Za-z0-9._-] replaced by '_'). Errors: a message on stderr, exit 2.
+//
+// --ep coreml asks ONNX Runtime for its Core ML execution provider (macOS builds of onnxruntime-node
+// only); --coreml-units picks Core ML's compute units (default: $FLIPSCOPE_COREML_UNITS, else ALL).
+// Not tested on Linux: the Linux package has no Core ML provider.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { readNpy, writeNpy } = require('./npy.js');
+
+const UNITS = ['ALL', 'CPUOnly', 'CPUAndGPU', 'CPUAndNeuralEngine'];
+
+function parseArgs(argv) {
+  const a = { ep: 'cpu', units: process.env.FLIPSCOPE_COREML_UNITS || 'ALL', dir: null };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--ep') a.ep = argv[++i];
+    else if (argv[i] === '--coreml-units') a.units = argv[++i];
+    else if (argv[i].startsWith('--')) throw new Error(`unknown option '${argv[i]}'`);
+    else a.dir = argv[i];
+  }
+  if (!a.dir) throw new Error('usage: node ort_runner.js [--ep cpu|coreml] [--coreml-units U] REQUEST_DIR');
+  if (!['cpu', 'coreml'].includes(a.ep)) throw new Error(`--ep must be cpu or coreml, got '${a.ep}'`);
+  if (!UNITS.includes(a.units)) throw new Error(`Core ML compute units must be one of ${UNITS.join(', ')}, got '${a.units}'`);
+  return a;
+}
+
+function safeName(name) {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+// Protobuf varint and length-delimited field encoders (just what the next function needs).
+function varint(n) {
+  const out = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+function lenField(field, payload) {
+  return Buffer.concat([varint(field * 8 + 2), varint(payload.length), payload]);
+}
+
+// The model with extra graph outputs: protobuf merges a repeated ModelProto.graph (field 7) into the
+// first one, so appending graph{output: ValueInfoProto{name}} (GraphProto.output is field 11) adds
+// outputs without parsing the model.
+function withOutputs(model, names) {
+  const outs = names.map((n) => lenField(11, lenField(1, Buffer.from(n, 'utf8'))));
+  return Buffer.concat([model, lenField(7, Buffer.concat(outs))]);
+}
+
+async function main() {
+  const a = parseArgs(process.argv.slice(2));
+  const req = JSON.parse(fs.readFileSync(path.join(a.dir, 'request.json'), 'utf8'));
+  if (req.protocol !== 1) throw new Error(`request protocol ${req.protocol}; this runner speaks protocol 1`);
+  const ort = require('onnxruntime-node');
+  const threads = Number.isInteger(req.threads) && req.threads > 0 ? req.threads : 1;
+  const ep = a.ep === 'cpu' ? ['cpu'] : [{ name: 'coreml', coreMlFlags: 0, ModelFormat: 'MLProgram', MLComputeUnits: a.units }, 'cpu'];
+  const want = req.want_intermediates === true && Array.isArray(req.intermediates) && req.intermediates.length > 0;
+  let model = fs.readFileSync(req.model);
+  if (want) model = withOutputs(model, req.intermediates.filter((n) => !req.outputs.includes(n)));
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ep,
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  });
+  const feeds = {};
+  for (const [name, rel] of Object.entries(req.inputs)) {
+    const arr = readNpy(path.join(a.dir, rel));
+    feeds[name] = new ort.Tensor(arr.ortType, arr.data, arr.shape);
+  }
+  const results = await session.run(feeds);
+  for (const name of session.outputNames) {
+    const t = results[name];
+    const sub = req.outputs.includes(name) ? 'outputs' : 'intermediates';
+    writeNpy(path.join(a.dir, sub, `${safeName(name)}.npy`), t.type, t.dims, t.data);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`ort_runner: ${e && e.message ? e.message : e}\n`);
+  process.exit(2);
+});
