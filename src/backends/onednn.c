@@ -10,6 +10,8 @@
 static const fsc_cpulib_variant variants[] = {
     {"f32", "fp32", "Intel oneDNN (libdnnl) f32 primitives on this CPU: what PyTorch/ONNX Runtime's oneDNN paths run"},
     {"bf16", "bf16", "Intel oneDNN bf16 primitives (AVX512-BF16 / AMX): bf16 data and weights, f32 accumulation"},
+    {"s8", "fp32", "Intel oneDNN int8 for QDQ (W8A8) graphs: convolutions on s8 activations and weights with s32 "
+                   "accumulation and per-channel scales, Quantize/Dequantize as scaled reorders; other ops f32"},
 };
 
 static bool available(const fsc_cpulib_variant *v, char *reason, size_t len)
@@ -34,7 +36,7 @@ static fsc_status backend_new(const fsc_cpulib_variant *v, const fsc_ctx *ctx, f
 #endif
 }
 
-static const fsc_cpulib lib = {"onednn", variants, 2, available, backend_new};
+static const fsc_cpulib lib = {"onednn", variants, 3, available, backend_new};
 
 static int list(fsc_config_info *out, int max) { return fsc_cpulib_list(&lib, out, max); }
 static fsc_status lookup(const char *variant, fsc_config_info *info, fsc_error *err)

@@ -6,17 +6,20 @@
  * oneDNN's primitive cache makes re-creating a primitive per run cheap. */
 #ifdef FSC_HAVE_ONEDNN
 #include <dnnl.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backends/onednn.h"
+#include "backends/qdq.h"
 
 typedef struct dn_state {
     dnnl_engine_t eng;
     dnnl_stream_t stream;
     dnnl_data_type_t cdt; /* compute type of conv/matmul/eltwise data: f32 or bf16 */
+    bool s8;              /* onednn:s8: QDQ convolutions as int8 primitives, Q/DQ as scaled reorders */
 } dn_state;
 
 #define MAXM 8 /* memories one node may hold */
@@ -179,6 +182,7 @@ bool fsc_onednn_supports(const fsc_backend *b, const fsc_graph *g, int node)
 {
     const dn_state *s = b->state;
     const fsc_node *n = &g->nodes[node];
+    if (s->s8 && (n->op == FSC_OP_QUANTIZE || n->op == FSC_OP_DEQUANTIZE)) return fsc_qdq_simple(g, n);
     if (!all_f32(g, n)) return false;
     dnnl_alg_kind_t alg;
     float a0, a1;
@@ -386,10 +390,132 @@ static fsc_status run_simple(dn_run *r, const void *desc, const dnnl_memory_desc
     return exec_out(r, p, wm ? 3 : 2, a, ym, yu, y, err);
 }
 
+/* Quantize / dequantize as a reorder with output scales (1/s, or s per axis). */
+static fsc_status run_qdq(dn_run *r, const fsc_graph *g, const fsc_node *n, const fsc_tensor *const *in, fsc_tensor *y,
+                          fsc_error *err)
+{
+    bool q = n->op == FSC_OP_QUANTIZE;
+    const fsc_tensor *sc = g->values[n->in[1]].constant;
+    int64_t ns = fsc_tensor_numel(sc);
+    const fsc_shape *xs = &in[0]->shape;
+    float *scales = fsc_malloc((size_t)ns * sizeof(float), "scales", err);
+    if (!scales) return FSC_ERR_NOMEM;
+    for (int64_t i = 0; i < ns; i++) scales[i] = q ? 1.0f / (float)fsc_tensor_get(sc, i) : (float)fsc_tensor_get(sc, i);
+    int64_t axis = n->attr.quant.axis < 0 ? n->attr.quant.axis + xs->rank : n->attr.quant.axis;
+    int mask = ns == 1 ? 0 : 1 << axis;
+    dnnl_memory_desc_t xm, ym;
+    int rank = xs->rank ? xs->rank : 1;
+    int64_t one = 1;
+    plain_md(&xm, rank, xs->rank ? xs->dim : &one, q ? dnnl_f32 : dnnl_s8);
+    plain_md(&ym, rank, xs->rank ? xs->dim : &one, q ? dnnl_s8 : dnnl_f32);
+    dnnl_primitive_attr_t attr;
+    fsc_status st = dn_check(dnnl_primitive_attr_create(&attr), "attr", err);
+    if (!st) st = dn_check(dnnl_primitive_attr_set_output_scales(attr, ns, mask, scales), "output scales", err);
+    dnnl_primitive_desc_t pd = NULL;
+    if (!st) st = dn_check(dnnl_reorder_primitive_desc_create(&pd, &xm, r->s->eng, &ym, r->s->eng, attr), "reorder", err);
+    dnnl_primitive_attr_destroy(attr);
+    free(scales);
+    if (st) return st;
+    r->pds[r->n_pds++] = pd;
+    dnnl_primitive_t p;
+    dnnl_memory_t a, b;
+    st = dn_check(dnnl_primitive_create(&p, pd), "reorder", err);
+    if (st) return st;
+    r->prims[r->n_prims++] = p;
+    st = mem_new(r, &xm, in[0]->data, &a, err);
+    if (!st) st = mem_new(r, &ym, y->data, &b, err);
+    if (st) return st;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
+    st = dn_check(dnnl_primitive_execute(p, r->s->stream, 2, args), "reorder", err);
+    return st ? st : dn_check(dnnl_stream_wait(r->s->stream), "stream wait", err);
+}
+
+/* W8A8 convolution: s8 codes of the activation (recovered exactly from its
+ * dequantized values: x = s*q, |q| <= 128) and of the weights (the constant
+ * under their dequantize), s32 accumulation inside oneDNN, f32 result scaled
+ * by s_x*s_w[oc], bias added by a binary post-op (after the scaling). */
+static fsc_status run_s8_conv(dn_run *r, const fsc_graph *g, const fsc_node *n, const fsc_tensor *const *in,
+                              fsc_tensor *y, fsc_error *err)
+{
+    const fsc_node *dx = fsc_qdq_dequant_of(g, n->in[0]), *dw = fsc_qdq_dequant_of(g, n->in[1]);
+    float sx = (float)fsc_tensor_get(g->values[dx->in[1]].constant, 0);
+    const fsc_tensor *swt = g->values[dw->in[1]].constant, *wq = g->values[dw->in[0]].constant;
+    const fsc_attr_conv *c = &n->attr.conv;
+    const fsc_shape *xs = &in[0]->shape, *ws = &wq->shape, *ys = &y->shape;
+    int64_t OC = ys->dim[1], G = c->group, nx = fsc_tensor_numel(in[0]);
+    int64_t nsw = fsc_tensor_numel(swt);
+    int8_t *xq = fsc_malloc((size_t)nx, "int8 activations", err);
+    float *scales = fsc_malloc((size_t)OC * sizeof(float), "scales", err);
+    fsc_status st = (!xq || !scales) ? FSC_ERR_NOMEM : FSC_OK;
+    const float *xf = in[0]->data;
+    for (int64_t i = 0; !st && i < nx; i++) {
+        float q = nearbyintf(xf[i] / sx);
+        xq[i] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+    }
+    for (int64_t o = 0; !st && o < OC; o++) scales[o] = sx * (float)fsc_tensor_get(swt, nsw == 1 ? 0 : o);
+    dnnl_memory_desc_t xu, wu, yu, xa, wa, ya, bu;
+    int64_t wd[5];
+    int wn = G > 1 ? 5 : 4;
+    if (G > 1) wd[0] = G, wd[1] = ws->dim[0] / G, wd[2] = ws->dim[1], wd[3] = ws->dim[2], wd[4] = ws->dim[3];
+    else memcpy(wd, ws->dim, 4 * sizeof(int64_t));
+    plain_md(&xu, 4, xs->dim, dnnl_s8);
+    plain_md(&wu, wn, wd, dnnl_s8);
+    plain_md(&yu, 4, ys->dim, dnnl_f32);
+    dnnl_dims_t d;
+    memcpy(d, xs->dim, 4 * sizeof(int64_t));
+    dnnl_memory_desc_init_by_tag(&xa, 4, d, dnnl_s8, dnnl_format_tag_any);
+    memcpy(d, wd, (size_t)wn * sizeof(int64_t));
+    dnnl_memory_desc_init_by_tag(&wa, wn, d, dnnl_s8, dnnl_format_tag_any);
+    memcpy(d, ys->dim, 4 * sizeof(int64_t));
+    dnnl_memory_desc_init_by_tag(&ya, 4, d, dnnl_f32, dnnl_format_tag_any);
+    bool has_b = n->n_in > 2 && n->in[2] >= 0;
+    int64_t bd[4] = {1, OC, 1, 1};
+    plain_md(&bu, 4, bd, dnnl_f32);
+    dnnl_dims_t strides = {c->stride[0], c->stride[1]}, dil = {c->dilation[0] - 1, c->dilation[1] - 1};
+    dnnl_dims_t pl = {c->pad[0], c->pad[1]}, pr = {c->pad[2], c->pad[3]};
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    if (!st) st = dn_check(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                                                      &xa, &wa, NULL, &ya, strides, dil, pl, pr),
+                           "int8 convolution descriptor", err);
+    if (!st) st = dn_check(dnnl_primitive_attr_create(&attr), "attr", err);
+    if (!st) st = dn_check(dnnl_primitive_attr_set_output_scales(attr, OC, 1 << 1, scales), "output scales", err);
+    if (!st && has_b) {
+        st = dn_check(dnnl_post_ops_create(&po), "post-ops", err);
+        if (!st) st = dn_check(dnnl_post_ops_append_binary(po, dnnl_binary_add, &bu), "bias post-op", err);
+        if (!st) st = dn_check(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops", err);
+    }
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t p;
+    if (!st) st = make_prim(r, &cd, attr, &pd, &p, err);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    dnnl_memory_t xm, wm, ym, bm = NULL;
+    if (!st) {
+        const dnnl_memory_desc_t *xw = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+        const dnnl_memory_desc_t *ww = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        const dnnl_memory_desc_t *yw = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+        st = arg_in(r, &xu, (const float *)(const void *)xq, xw, &xm, err);
+        if (!st) st = arg_in(r, &wu, (const float *)wq->data, ww, &wm, err);
+        if (!st && has_b) st = mem_new(r, &bu, in[2]->data, &bm, err);
+        if (!st) st = dnnl_memory_desc_equal(yw, &yu) ? mem_new(r, &yu, y->data, &ym, err) : mem_new(r, yw, NULL, &ym, err);
+        if (!st) {
+            dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym},
+                                    {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, bm}};
+            st = exec_out(r, p, has_b ? 4 : 3, a, ym, &yu, y->data, err);
+        }
+    }
+    free(xq);
+    free(scales);
+    return st;
+}
+
 static fsc_status run_node(dn_run *r, const fsc_graph *g, const fsc_node *n, const fsc_tensor *const *in,
                            fsc_tensor *y, fsc_error *err)
 {
-    (void)g;
+    if (r->s->s8 && (n->op == FSC_OP_QUANTIZE || n->op == FSC_OP_DEQUANTIZE)) return run_qdq(r, g, n, in, y, err);
+    if (r->s->s8 && fsc_qdq_conv(g, n)) return run_s8_conv(r, g, n, in, y, err);
     dnnl_data_type_t cdt = r->s->cdt;
     const fsc_shape *xs = &in[0]->shape;
     dnnl_memory_desc_t xu, yu, xc, yc;
@@ -462,9 +588,10 @@ static fsc_status dn_run_node(fsc_backend *b, const fsc_graph *g, int node, cons
                               fsc_tensor *out, fsc_error *err)
 {
     const fsc_node *n = &g->nodes[node];
-    fsc_status st = fsc_tensor_alloc(&out[0], FSC_DT_F32, &g->values[n->out[0]].shape, b->ctx->limits.max_tensor_bytes, err);
+    fsc_dtype dt = g->values[n->out[0]].dtype == FSC_DT_I8 ? FSC_DT_I8 : FSC_DT_F32;
+    fsc_status st = fsc_tensor_alloc(&out[0], dt, &g->values[n->out[0]].shape, b->ctx->limits.max_tensor_bytes, err);
     if (st) return st;
-    out[0].fmt = b->arith->storage;
+    if (dt == FSC_DT_F32) out[0].fmt = b->arith->storage;
     if (fsc_shape_numel(&out[0].shape) == 0) return FSC_OK;
     omp_set_num_threads(b->ctx->threads > 0 ? b->ctx->threads : 1);
     dn_run r;
@@ -524,6 +651,7 @@ fsc_status fsc_onednn_backend_new(const char *variant, const fsc_ctx *ctx, fsc_b
     b->state = s;
     bool bf = !strcmp(variant, "bf16");
     s->cdt = bf ? dnnl_bf16 : dnnl_f32;
+    s->s8 = !strcmp(variant, "s8");
     b->arith = fsc_arith_preset(bf ? "bf16" : "fp32");
     snprintf(b->name, sizeof b->name, "onednn:%s", variant);
     fsc_status st = dn_check(dnnl_engine_create(&s->eng, dnnl_cpu, 0), "engine", err);

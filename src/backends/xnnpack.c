@@ -10,6 +10,8 @@
 static const fsc_cpulib_variant variants[] = {
     {"f32", "fp32", "Google XNNPACK f32 operators on this CPU (TensorFlow Lite / ONNX Runtime mobile CPU kernels)"},
     {"f16", "fp16", "Google XNNPACK f16 operators: fp16 activations and weights (F16C on x86, FP16 arithmetic on ARM)"},
+    {"qs8", "fp32", "Google XNNPACK int8 for QDQ (W8A8) graphs: Conv+Quantize as qc8 convolutions (per-channel "
+                    "weight scales, int32 bias, requantized int8 output), Quantize/Dequantize as converts; other ops f32"},
 };
 
 static bool available(const fsc_cpulib_variant *v, char *reason, size_t len)
@@ -33,7 +35,7 @@ static fsc_status backend_new(const fsc_cpulib_variant *v, const fsc_ctx *ctx, f
 #endif
 }
 
-static const fsc_cpulib lib = {"xnnpack", variants, 2, available, backend_new};
+static const fsc_cpulib lib = {"xnnpack", variants, 3, available, backend_new};
 
 static int list(fsc_config_info *out, int max) { return fsc_cpulib_list(&lib, out, max); }
 static fsc_status lookup(const char *variant, fsc_config_info *info, fsc_error *err)

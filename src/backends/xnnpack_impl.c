@@ -11,11 +11,13 @@
 #include <string.h>
 #include <xnnpack.h>
 
+#include "backends/qdq.h"
 #include "backends/xnnpack.h"
 
 typedef struct xp_state {
     pthreadpool_t pool;
     bool f16;
+    bool qs8; /* xnnpack:qs8: QDQ convolutions (with their output Quantize) as qc8 operators */
 } xp_state;
 
 static fsc_status xp_check(enum xnn_status s, const char *what, fsc_error *err)
@@ -30,6 +32,9 @@ static bool xp_supports(const fsc_backend *b, const fsc_graph *g, int node)
 {
     const xp_state *s = b->state;
     const fsc_node *n = &g->nodes[node];
+    if (s->qs8 && (n->op == FSC_OP_QUANTIZE || n->op == FSC_OP_DEQUANTIZE))
+        return fsc_qdq_simple(g, n) && fsc_shape_numel(&g->values[n->in[1]].shape) == 1;
+    if (s->qs8 && fsc_qdq_conv(g, n) && fsc_qdq_quant_consumer(g, n->out[0])) return true;
     for (int k = 0; k < n->n_in; k++)
         if (n->in[k] >= 0 && g->values[n->in[k]].dtype != FSC_DT_F32) return false;
     if (g->values[n->out[0]].dtype != FSC_DT_F32) return false;
@@ -291,15 +296,109 @@ done:
     return st;
 }
 
+/* Quantize / dequantize with a scalar scale: XNNPACK's convert operators. */
+static fsc_status run_qdq(xp_state *s, const fsc_graph *g, const fsc_node *n, const fsc_tensor *const *in,
+                          fsc_tensor *y, fsc_error *err)
+{
+    float sc = (float)fsc_tensor_get(g->values[n->in[1]].constant, 0);
+    size_t len = (size_t)fsc_tensor_numel(in[0]);
+    xnn_operator_t op = NULL;
+    fsc_status st;
+    if (n->op == FSC_OP_QUANTIZE) {
+        st = xp_check(xnn_create_convert_nc_f32_qs8(1, 1, 1, sc, 0, -128, 127, 0, &op), "quantize create", err);
+        if (!st) st = xp_check(xnn_setup_convert_nc_f32_qs8(op, len, in[0]->data, y->data, s->pool), "quantize setup", err);
+    } else {
+        st = xp_check(xnn_create_convert_nc_qs8_f32(1, 1, 1, sc, 0, 0, &op), "dequantize create", err);
+        if (!st) st = xp_check(xnn_setup_convert_nc_qs8_f32(op, len, in[0]->data, y->data, s->pool), "dequantize setup", err);
+    }
+    if (!st) st = xp_check(xnn_run_operator(op, s->pool), "run", err);
+    if (op) xnn_delete_operator(op);
+    return st;
+}
+
+/* A W8A8 convolution fused with the Quantize that reads its output, as an
+ * XNNPACK qc8 operator: s8 activation codes (recovered exactly from the
+ * dequantized input, x = s*q), s8 weights with per-channel scales, bias
+ * quantized to int32 at scale s_x*s_w[oc] (as TFLite does), int8 output
+ * requantized to the Quantize's scale. An int8 engine never materialises the
+ * float convolution output: the node reports the dequantized int8 result,
+ * which the following Quantize maps back to the same codes. */
+static fsc_status run_qc8_conv(xp_state *s, const fsc_graph *g, const fsc_node *n, const fsc_tensor *const *in,
+                               fsc_tensor *y, fsc_error *err)
+{
+    const fsc_node *dx = fsc_qdq_dequant_of(g, n->in[0]), *dw = fsc_qdq_dequant_of(g, n->in[1]);
+    const fsc_node *qy = fsc_qdq_quant_consumer(g, n->out[0]);
+    float sx = (float)fsc_tensor_get(g->values[dx->in[1]].constant, 0);
+    float sy = (float)fsc_tensor_get(g->values[qy->in[1]].constant, 0);
+    const fsc_tensor *swt = g->values[dw->in[1]].constant, *wq = g->values[dw->in[0]].constant;
+    const fsc_attr_conv *c = &n->attr.conv;
+    const fsc_shape *xs = &in[0]->shape, *ys = &y->shape;
+    int64_t M = wq->shape.dim[0], Cg = wq->shape.dim[1], KH = wq->shape.dim[2], KW = wq->shape.dim[3];
+    int64_t N = xs->dim[0], C = xs->dim[1], H = xs->dim[2], W = xs->dim[3];
+    int64_t OH = ys->dim[2], OW = ys->dim[3], nsw = fsc_tensor_numel(swt);
+    int8_t *xq = fsc_malloc((size_t)(N * C * H * W) + XNN_EXTRA_BYTES, "int8 activations", err);
+    int8_t *wk = fsc_malloc((size_t)(M * Cg * KH * KW) + XNN_EXTRA_BYTES, "int8 weights", err);
+    int8_t *yq = fsc_malloc((size_t)(N * M * OH * OW) + XNN_EXTRA_BYTES, "int8 output", err);
+    float *ks = fsc_malloc((size_t)M * sizeof(float), "weight scales", err);
+    int32_t *bq = fsc_calloc((size_t)M, sizeof(int32_t), "int32 bias", err);
+    xnn_operator_t op = NULL;
+    fsc_status st = (!xq || !wk || !yq || !ks || !bq) ? FSC_ERR_NOMEM : FSC_OK;
+    const float *xf = in[0]->data;
+    for (int64_t a = 0; !st && a < N; a++)
+        for (int64_t ch = 0; ch < C; ch++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t w = 0; w < W; w++) {
+                    float q = nearbyintf(xf[((a * C + ch) * H + h) * W + w] / sx);
+                    xq[((a * H + h) * W + w) * C + ch] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+                }
+    const int8_t *wd = wq->data;
+    for (int64_t o = 0; !st && o < M; o++) {
+        for (int64_t i = 0; i < Cg; i++)
+            for (int64_t h = 0; h < KH; h++)
+                for (int64_t q = 0; q < KW; q++) wk[((o * KH + h) * KW + q) * Cg + i] = wd[((o * Cg + i) * KH + h) * KW + q];
+        ks[o] = (float)fsc_tensor_get(swt, nsw == 1 ? 0 : o);
+        if (n->n_in > 2 && n->in[2] >= 0) {
+            double b = nearbyint(fsc_tensor_get(in[2], o) / ((double)sx * (double)ks[o]));
+            bq[o] = (int32_t)(b > 2147483647.0 ? 2147483647.0 : b < -2147483648.0 ? -2147483648.0 : b);
+        }
+    }
+    uint32_t G = (uint32_t)c->group;
+    size_t gin = (size_t)Cg, gout = (size_t)(M / c->group);
+    if (!st)
+        st = xp_check(xnn_create_convolution2d_nhwc_qc8((uint32_t)c->pad[0], (uint32_t)c->pad[3], (uint32_t)c->pad[2],
+                                                        (uint32_t)c->pad[1], (uint32_t)KH, (uint32_t)KW,
+                                                        (uint32_t)c->stride[0], (uint32_t)c->stride[1],
+                                                        (uint32_t)c->dilation[0], (uint32_t)c->dilation[1], G, gin, gout,
+                                                        G * gin, G * gout, 0, sx, ks, wk, bq, 0, sy, -128, 127, 0, &op),
+                      "qc8 convolution create", err);
+    if (!st)
+        st = xp_check(xnn_setup_convolution2d_nhwc_qc8(op, (size_t)N, (size_t)H, (size_t)W, xq, yq, s->pool),
+                      "qc8 convolution setup", err);
+    if (!st) st = xp_check(xnn_run_operator(op, s->pool), "run", err);
+    float *yf = y->data;
+    for (int64_t a = 0; !st && a < N; a++)
+        for (int64_t o = 0; o < M; o++)
+            for (int64_t h = 0; h < OH; h++)
+                for (int64_t w = 0; w < OW; w++)
+                    yf[((a * M + o) * OH + h) * OW + w] = (float)yq[((a * OH + h) * OW + w) * M + o] * sy;
+    if (op) xnn_delete_operator(op);
+    free(xq), free(wk), free(yq), free(ks), free(bq);
+    return st;
+}
+
 static fsc_status xp_run_node(fsc_backend *b, const fsc_graph *g, int node, const fsc_tensor *const *in,
                               fsc_tensor *out, fsc_error *err)
 {
     const fsc_node *n = &g->nodes[node];
-    fsc_status st = fsc_tensor_alloc(&out[0], FSC_DT_F32, &g->values[n->out[0]].shape, b->ctx->limits.max_tensor_bytes, err);
+    xp_state *s = b->state;
+    fsc_dtype dt = g->values[n->out[0]].dtype == FSC_DT_I8 ? FSC_DT_I8 : FSC_DT_F32;
+    fsc_status st = fsc_tensor_alloc(&out[0], dt, &g->values[n->out[0]].shape, b->ctx->limits.max_tensor_bytes, err);
     if (st) return st;
-    out[0].fmt = b->arith->storage;
+    if (dt == FSC_DT_F32) out[0].fmt = b->arith->storage;
     if (fsc_shape_numel(&out[0].shape) == 0) return FSC_OK;
-    st = run(b->state, g, n, in, &out[0], err);
+    if (s->qs8 && (n->op == FSC_OP_QUANTIZE || n->op == FSC_OP_DEQUANTIZE)) st = run_qdq(s, g, n, in, &out[0], err);
+    else if (s->qs8 && fsc_qdq_conv(g, n)) st = run_qc8_conv(s, g, n, in, &out[0], err);
+    else st = run(b->state, g, n, in, &out[0], err);
     if (st) fsc_tensor_free(&out[0]);
     return st;
 }
@@ -366,6 +465,7 @@ fsc_status fsc_xnnpack_backend_new(const char *variant, const fsc_ctx *ctx, fsc_
     b->ctx = ctx;
     b->state = s;
     s->f16 = !strcmp(variant, "f16");
+    s->qs8 = !strcmp(variant, "qs8");
     b->arith = fsc_arith_preset(s->f16 ? "fp16" : "fp32");
     snprintf(b->name, sizeof b->name, "xnnpack:%s", variant);
     s->pool = pthreadpool_create((size_t)(ctx->threads > 0 ? ctx->threads : 1));
