@@ -52,12 +52,73 @@ function lenField(field, payload) {
   return Buffer.concat([varint(field * 8 + 2), varint(payload.length), payload]);
 }
 
-// The model with extra graph outputs: protobuf merges a repeated ModelProto.graph (field 7) into the
-// first one, so appending graph{output: ValueInfoProto{name}} (GraphProto.output is field 11) adds
-// outputs without parsing the model.
+// Reads a varint at buf[pos]; returns [value, next position].
+function readVarint(buf, pos) {
+  let v = 0;
+  let mul = 1;
+  for (;;) {
+    if (pos >= buf.length) throw new Error('truncated protobuf varint in the model');
+    const b = buf[pos++];
+    v += (b & 127) * mul;
+    if (b < 128) return [v, pos];
+    mul *= 128;
+  }
+}
+
+// Splits a protobuf message into fields [{field, wire, start, end, payload}] (payload: length-delimited body).
+function fields(buf) {
+  const out = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const start = pos;
+    let key;
+    [key, pos] = readVarint(buf, pos);
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    let payload = null;
+    if (wire === 0) [, pos] = readVarint(buf, pos);
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      let len;
+      [len, pos] = readVarint(buf, pos);
+      payload = buf.subarray(pos, pos + len);
+      pos += len;
+    } else throw new Error(`unsupported protobuf wire type ${wire} in the model`);
+    out.push({ field, wire, start, end: pos, payload });
+  }
+  return out;
+}
+
+// The model with `names` made graph outputs (ModelProto.graph = 7; GraphProto.output = 12,
+// value_info = 13; ValueInfoProto.name = 1). A value_info entry of a requested name becomes an output
+// (ORT rejects a name defined twice); names without one get a name-only output.
 function withOutputs(model, names) {
-  const outs = names.map((n) => lenField(11, lenField(1, Buffer.from(n, 'utf8'))));
-  return Buffer.concat([model, lenField(7, Buffer.concat(outs))]);
+  const want = new Set(names);
+  const parts = [];
+  for (const f of fields(model)) {
+    if (f.field !== 7 || f.wire !== 2) {
+      parts.push(model.subarray(f.start, f.end));
+      continue;
+    }
+    const g = [];
+    const moved = [];
+    for (const gf of fields(f.payload)) {
+      if (gf.field === 13 && gf.wire === 2) {
+        const nameField = fields(gf.payload).find((x) => x.field === 1 && x.wire === 2);
+        const name = nameField ? nameField.payload.toString('utf8') : null;
+        if (name !== null && want.has(name)) {
+          moved.push(lenField(12, gf.payload));
+          want.delete(name);
+          continue;
+        }
+      }
+      g.push(f.payload.subarray(gf.start, gf.end));
+    }
+    for (const n of want) moved.push(lenField(12, lenField(1, Buffer.from(n, 'utf8'))));
+    parts.push(lenField(7, Buffer.concat([...g, ...moved])));
+  }
+  return Buffer.concat(parts);
 }
 
 async function main() {
@@ -89,7 +150,11 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`ort_runner: ${e && e.message ? e.message : e}\n`);
-  process.exit(2);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`ort_runner: ${e && e.message ? e.message : e}\n`);
+    process.exit(2);
+  });
+} else {
+  module.exports = { withOutputs };
+}

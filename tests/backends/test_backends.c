@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -142,6 +143,78 @@ static void fallback_visible(const char *config)
     fsc_graph_free(g);
 }
 
+typedef struct taps {
+    int seen;
+    fsc_tensor *vals; /* per value */
+} taps;
+
+static void keep_tap(void *user, const fsc_graph *g, int node, const fsc_tensor *outs, int n_out)
+{
+    taps *t = user;
+    fsc_error err;
+    t->seen++;
+    for (int o = 0; o < n_out; o++) {
+        int v = g->nodes[node].out[o];
+        if (!t->vals[v].data) assert_int_equal(fsc_tensor_to_float(&t->vals[v], &outs[o], FSC_DT_F64, &err), FSC_OK);
+    }
+}
+
+/* runner:ort with a tap: the runner reports every intermediate (protocol v1
+ * want_intermediates) and each agrees with emu:fp64's to 1e-5 relative. */
+static void test_runner_ort_intermediates(void **state)
+{
+    (void)state;
+    if (!usable("runner:ort")) {
+        skip();
+        return;
+    }
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_graph *g;
+    fsc_error err;
+    assert_int_equal(fsc_model_load(FSC_FIXTURES "/resnet_block/model.onnx", &ctx, &g, &err), FSC_OK);
+    const char *spec = "x=" FSC_FIXTURES "/resnet_block/x.npy";
+    fsc_tensor in, y[2];
+    assert_int_equal(fsc_inputs_load(g, &spec, 1, NULL, &ctx, &in, &err), FSC_OK);
+    taps t[2];
+    const char *cfg[2] = {"emu:fp64", "runner:ort"};
+    int computing = 0;
+    for (int c = 0; c < 2; c++) {
+        t[c].seen = 0;
+        t[c].vals = calloc((size_t)g->n_values, sizeof(fsc_tensor));
+        assert_non_null(t[c].vals);
+        fsc_engine *e;
+        assert_int_equal(fsc_engine_open(cfg[c], g, &ctx, &e, &err), FSC_OK);
+        fsc_run_opts o = {.tap = keep_tap, .tap_user = &t[c]};
+        fsc_status st = fsc_engine_run(e, &in, &y[c], &o, &err);
+        if (st) printf("%s: %s\n", cfg[c], err.msg);
+        assert_int_equal(st, FSC_OK);
+        computing = 0;
+        for (int i = 0; i < g->n_nodes; i++) computing += fsc_engine_node_backend(e, i) != NULL;
+        fsc_engine_close(e);
+    }
+    printf("runner:ort reported %d of %d node outputs\n", t[1].seen, computing);
+    assert_int_equal(t[1].seen, computing);
+    double worst = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        if (!t[0].vals[v].data) continue;
+        assert_non_null(t[1].vals[v].data);
+        double md = 0, mr = 0;
+        for (int64_t i = 0; i < fsc_tensor_numel(&t[0].vals[v]); i++) {
+            double a = fsc_tensor_get(&t[1].vals[v], i), b = fsc_tensor_get(&t[0].vals[v], i);
+            if (fabs(a - b) > md) md = fabs(a - b);
+            if (fabs(b) > mr) mr = fabs(b);
+        }
+        double rel = mr > 0 ? md / mr : md;
+        if (rel > worst) worst = rel;
+        fsc_tensor_free(&t[0].vals[v]), fsc_tensor_free(&t[1].vals[v]);
+    }
+    printf("runner:ort intermediates: worst max rel %.3g vs emu:fp64\n", worst);
+    assert_true(worst <= 1e-5);
+    free(t[0].vals), free(t[1].vals);
+    fsc_tensor_free(&y[0]), fsc_tensor_free(&y[1]), fsc_tensor_free(&in);
+    fsc_graph_free(g);
+}
+
 static void test_onednn_fallback(void **state) { (void)state; fallback_visible("onednn:f32"); }
 static void test_xnnpack_fallback(void **state) { (void)state; fallback_visible("xnnpack:f32"); }
 
@@ -150,7 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_onednn_f32),      cmocka_unit_test(test_xnnpack_f32),
         cmocka_unit_test(test_runner_ort),      cmocka_unit_test(test_onednn_fallback),
-        cmocka_unit_test(test_xnnpack_fallback),
+        cmocka_unit_test(test_xnnpack_fallback), cmocka_unit_test(test_runner_ort_intermediates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
