@@ -1,13 +1,14 @@
 /* model_io.c: model load/save dispatch by file type.
  *
  * One table maps an extension to its reader and writer; a format that is not
- * built in yet (Core ML) adds its row here. An unknown extension is an error
+ * built in adds its row here. An unknown extension is an error
  * that lists what is supported. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flipscope/model_io.h"
+#include "flipscope/mlpackage.h"
 #include "flipscope/onnx.h"
 
 typedef struct model_format {
@@ -18,7 +19,8 @@ typedef struct model_format {
 
 static const model_format formats[] = {
     {".onnx", fsc_onnx_load, fsc_onnx_save},
-    /* .mlpackage / .mlmodel: added by the Core ML format */
+    {".mlpackage", fsc_mlpackage_load, fsc_mlpackage_save},
+    {".mlmodel", fsc_mlpackage_load, NULL}, /* bare ML Program with immediate weights (read only) */
 };
 static const int n_formats = (int)(sizeof formats / sizeof formats[0]);
 
