@@ -187,7 +187,7 @@ bool fsc_onednn_supports(const fsc_backend *b, const fsc_graph *g, int node)
     dnnl_alg_kind_t alg;
     float a0, a1;
     switch (n->op) {
-    case FSC_OP_CONV2D: return shp(g, n->in[0])->rank == 4 && (n->n_in < 3 || n->in[2] < 0 || g->values[n->in[2]].constant || true);
+    case FSC_OP_CONV2D: return shp(g, n->in[0])->rank == 4;
     case FSC_OP_GEMM: {
         if (n->n_in > 2 && n->in[2] >= 0) {
             const fsc_shape *c = shp(g, n->in[2]), *y = shp(g, n->out[0]);

@@ -56,6 +56,10 @@ fsc_status fsc_runner_exec(const char *who, char *const *argv, const char *dir, 
     char out_path[4200], err_path[4200];
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
     snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
+    /* Only async-signal-safe calls between fork and exec: the message is made here. */
+    char fail_msg[300];
+    int fail_len = snprintf(fail_msg, sizeof fail_msg, "cannot run %s (not found or not executable)\n", argv[0]);
+    if (fail_len < 0 || fail_len >= (int)sizeof fail_msg) fail_len = (int)strlen(fail_msg);
     pid_t pid = fork();
     if (pid < 0) return fsc_fail(err, FSC_ERR_IO, "%s: cannot start a process: %s", who, strerror(errno));
     if (pid == 0) {
@@ -64,7 +68,8 @@ fsc_status fsc_runner_exec(const char *who, char *const *argv, const char *dir, 
             !redirect(2, err_path, O_WRONLY | O_CREAT | O_TRUNC))
             _exit(126);
         execvp(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        ssize_t w = write(2, fail_msg, (size_t)fail_len);
+        (void)w;
         _exit(127);
     }
     setpgid(pid, pid); /* both sides set it: no race with an early kill */
