@@ -31,9 +31,14 @@ demo: build
 	./$(BUILD)/flipscope demo
 
 # runner:ort needs npm onnxruntime-node in runners/ort; skipped (tests print why) without node/npm.
+# (re)installed only when runners/ort/package-lock.json is newer than the installed tree.
 runners:
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
-	    (cd runners/ort && npm ci --ignore-scripts --no-audit --no-fund); \
+	    if [ ! -f runners/ort/node_modules/.package-lock.json ] || \
+	       [ runners/ort/package-lock.json -nt runners/ort/node_modules/.package-lock.json ]; then \
+	        (cd runners/ort && npm ci --ignore-scripts --no-audit --no-fund) || \
+	            echo "make runners: npm ci failed; runner:ort will be unavailable"; \
+	    fi; \
 	else echo "make runners: node/npm not found; runner:ort will be unavailable"; fi
 
 test-fast: build runners
