@@ -34,6 +34,15 @@ function parseArgs(argv) {
   return a;
 }
 
+// Core ML provider options for compute units `units`. The Node.js binding documents bit flags
+// (coreMlFlags: USE_CPU_ONLY 0x001, CREATE_MLPROGRAM 0x010, USE_CPU_AND_GPU 0x020); it has no flag for
+// "CPU and Neural Engine", so that choice is also passed as ORT's newer provider options
+// (ModelFormat, MLComputeUnits). Untested: our machines run Linux.
+function coremlOption(units) {
+  const flags = { ALL: 0, CPUOnly: 0x001, CPUAndGPU: 0x020, CPUAndNeuralEngine: 0 }[units] | 0x010;
+  return { name: 'coreml', coreMlFlags: flags, ModelFormat: 'MLProgram', MLComputeUnits: units };
+}
+
 function safeName(name) {
   return name.replace(/[^A-Za-z0-9._-]/g, '_');
 }
@@ -127,7 +136,7 @@ async function main() {
   if (req.protocol !== 1) throw new Error(`request protocol ${req.protocol}; this runner speaks protocol 1`);
   const ort = require('onnxruntime-node');
   const threads = Number.isInteger(req.threads) && req.threads > 0 ? req.threads : 1;
-  const ep = a.ep === 'cpu' ? ['cpu'] : [{ name: 'coreml', coreMlFlags: 0, ModelFormat: 'MLProgram', MLComputeUnits: a.units }, 'cpu'];
+  const ep = a.ep === 'cpu' ? ['cpu'] : [coremlOption(a.units), 'cpu'];
   const want = req.want_intermediates === true && Array.isArray(req.intermediates) && req.intermediates.length > 0;
   let model = fs.readFileSync(req.model);
   if (want) model = withOutputs(model, req.intermediates.filter((n) => !req.outputs.includes(n)));
