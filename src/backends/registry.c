@@ -7,6 +7,7 @@
 
 static const fsc_provider *const providers[] = {
     &fsc_emu_provider,
+    &fsc_cuda_provider,
 };
 
 const fsc_provider *const *fsc_providers(int *n)

@@ -31,6 +31,9 @@ const fsc_provider *const *fsc_providers(int *n);
 
 /* The emulator's provider ("emu:<preset>"). */
 extern const fsc_provider fsc_emu_provider;
+/* NVIDIA GPUs through cuBLAS/cuDNN ("cuda:<fp32|tf32|fp16|bf16>[-det]"); always
+ * listed, unavailable when built without CUDA or without a usable GPU. */
+extern const fsc_provider fsc_cuda_provider;
 
 /* Places every computing node of g on plan->backends[0] when it supports it;
  * an unsupported node is an FSC_ERR_UNSUPPORTED error naming it. */
