@@ -73,9 +73,10 @@ static fsc_status probe_one(const fsc_graph *g, const fsc_tensor *inputs, const 
         fsc_error e2;
         if (fsc_config_lookup(base, &info, &e2) == FSC_OK) c->info = info;
     }
-    if (st) {
+    if (st) { /* a FAILED row (unavailable backend, unsupported op), not a probe error */
         c->failed = true;
         snprintf(c->error, sizeof c->error, "%s", e.msg);
+        st = FSC_OK;
         goto done;
     }
     c->runs_done = 0;
