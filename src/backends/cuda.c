@@ -58,7 +58,7 @@ bool fsc_cuda_probe(char *reason, size_t len)
     snprintf(reason, len, "device 0: %s (sm_%d%d)", p.name, p.major, p.minor);
     return true;
 #else
-    snprintf(reason, len, "built without CUDA (CMake did not find nvcc with cuBLAS and cuDNN; see docs/gpu.md)");
+    snprintf(reason, len, "built without CUDA (CMake found no nvcc with cuBLAS and cuDNN, or -DFSC_CUDA=OFF; see docs/gpu.md)");
     return false;
 #endif
 }

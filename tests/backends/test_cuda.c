@@ -223,7 +223,7 @@ static void test_seed_half_vs_emulation(void **state)
     fsc_graph *g = seed_model(&ctx, &x);
     run(g, &x, "emu:fp64", &ctx, &y64, NULL);
     const char *pairs[][2] = {{"cuda:fp16", "emu:h100-fp16"}, {"cuda:bf16", "emu:h100-bf16"}, {"cuda:tf32", "emu:h100-tf32"}};
-    const double tol[] = {2e-2, 1e-1, 2e-2};
+    const double tol[] = {1e-2, 2e-2, 1e-2}; /* emu:fp16, bf16, tf32 are at 1e-3 of emu:fp64 here */
     for (int p = 0; p < 3; p++) {
         fsc_tensor yc, ye;
         run(g, &x, pairs[p][0], &ctx, &yc, NULL);
