@@ -67,11 +67,6 @@ static fsc_status dalloc(void **p, size_t bytes, fsc_error *err)
     return e == cudaSuccess ? FSC_OK : cu_fail(err, e, "cudaMalloc");
 }
 
-static const fsc_value *val(const fsc_graph *g, const fsc_node *n, int k)
-{
-    return k < n->n_in && n->in[k] >= 0 ? &g->values[n->in[k]] : NULL;
-}
-
 static int64_t prod(const fsc_shape *s, int from, int to)
 {
     int64_t p = 1;
@@ -79,71 +74,12 @@ static int64_t prod(const fsc_shape *s, int from, int to)
     return p;
 }
 
-/* Normalised reduce_mean axes are the last k axes of a rank-r input: *k. */
-static bool trailing_axes(const fsc_attr_axes *ax, int r, int *k)
-{
-    if (ax->naxes == 0) {
-        *k = r;
-        return true;
-    }
-    bool hit[FSC_MAX_RANK] = {false};
-    for (int i = 0; i < ax->naxes; i++) {
-        int64_t a = ax->axes[i] < 0 ? ax->axes[i] + r : ax->axes[i];
-        if (a < 0 || a >= r || hit[a]) return false;
-        hit[a] = true;
-    }
-    for (int a = r - ax->naxes; a < r; a++)
-        if (!hit[a]) return false;
-    *k = ax->naxes;
-    return true;
-}
-
 static bool fits_int(int64_t x) { return x > 0 && x < INT_MAX; }
 
 static bool cuda_supports(const fsc_backend *b, const fsc_graph *g, int node)
 {
     (void)b;
-    const fsc_node *n = &g->nodes[node];
-    if (n->n_out != 1 || n->n_in > 3) return false;
-    const fsc_value *y = &g->values[n->out[0]];
-    if (!fsc_dtype_is_float(y->dtype) || !fits_int(fsc_shape_numel(&y->shape))) return false;
-    for (int k = 0; k < n->n_in; k++) {
-        const fsc_value *v = val(g, n, k);
-        if (v && (!fsc_dtype_is_float(v->dtype) || !fits_int(fsc_shape_numel(&v->shape)))) return false;
-    }
-    const fsc_value *a = val(g, n, 0), *w = val(g, n, 1);
-    switch (n->op) {
-    case FSC_OP_IDENTITY: case FSC_OP_RESHAPE: case FSC_OP_RELU: case FSC_OP_SIGMOID: case FSC_OP_SILU:
-    case FSC_OP_TANH:
-        return a != NULL;
-    case FSC_OP_ADD: case FSC_OP_SUB: case FSC_OP_MUL: case FSC_OP_DIV:
-        return a && w && n->n_in == 2 && y->shape.rank <= FSC_CUDA_MAX_RANK;
-    case FSC_OP_GLOBAL_AVGPOOL:
-        return a && a->shape.rank >= 3;
-    case FSC_OP_REDUCE_MEAN: {
-        int k;
-        return a && trailing_axes(&n->attr.axes, a->shape.rank, &k);
-    }
-    case FSC_OP_GEMM: {
-        const fsc_value *c = val(g, n, 2);
-        return a && w && a->shape.rank == 2 && w->shape.rank == 2 && (!c || c->shape.rank <= 2);
-    }
-    case FSC_OP_MATMUL:
-        if (!a || !w || a->shape.rank < 2 || w->shape.rank < 2) return false;
-        if (w->shape.rank == 2) return true;
-        if (a->shape.rank != w->shape.rank) return false;
-        for (int i = 0; i < a->shape.rank - 2; i++)
-            if (a->shape.dim[i] != w->shape.dim[i]) return false;
-        return true;
-    case FSC_OP_CONV2D: {
-        const fsc_attr_conv *c = &n->attr.conv;
-        return a && w && a->shape.rank == 4 && w->shape.rank == 4 && c->pad[0] == c->pad[2] && c->pad[1] == c->pad[3] &&
-               c->group >= 1 && c->pad[0] < INT_MAX && c->pad[1] < INT_MAX && c->stride[0] < INT_MAX &&
-               c->stride[1] < INT_MAX && c->dilation[0] < INT_MAX && c->dilation[1] < INT_MAX;
-    }
-    default:
-        return false;
-    }
+    return fsc_cuda_node_supported(g, node);
 }
 
 typedef struct conv_desc {
@@ -452,8 +388,7 @@ static fsc_status compute(cuda_state *s, const fsc_graph *g, int node, void *con
         e = (cudaError_t)fsc_cuda_row_mean(din[0], dy, prod(xs, 0, 2), prod(xs, 2, xs->rank), s->elt);
         break;
     case FSC_OP_REDUCE_MEAN: {
-        int k = 0;
-        trailing_axes(&n->attr.axes, xs->rank, &k);
+        int k = fsc_cuda_mean_trailing(&n->attr.axes, xs->rank);
         e = (cudaError_t)fsc_cuda_row_mean(din[0], dy, prod(xs, 0, xs->rank - k), prod(xs, xs->rank - k, xs->rank),
                                            s->elt);
         break;

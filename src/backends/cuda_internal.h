@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "flipscope/backend.h"
+#include "flipscope/graph.h"
 #include "flipscope/status.h"
 
 #ifdef __cplusplus
@@ -60,6 +61,14 @@ int fsc_cuda_bias_nchw(void *y, const void *b, int64_t N, int64_t C, int64_t HW,
  * cublasGemmEx with CUDA_R_16F inputs, CUBLAS_COMPUTE_32F, CUDA_R_32F output,
  * CUBLAS_GEMM_DEFAULT. FSC_ERR_UNAVAILABLE without a usable GPU. */
 fsc_status fsc_cuda_gemm_f16(const float *A, const float *B, float *C, int M, int N, int K, fsc_error *err);
+
+/* True when the cuda backend runs node of g (op, float dtypes, handled forms:
+ * symmetric conv padding, matmul with B 2-D or equal batch dims, gemm, means
+ * over trailing axes, broadcasting binary ops, ...). No GPU needed. */
+bool fsc_cuda_node_supported(const fsc_graph *g, int node);
+/* How many trailing axes of a rank-r input reduce_mean's axes are, or -1 when
+ * they are not the trailing ones. */
+int fsc_cuda_mean_trailing(const fsc_attr_axes *ax, int r);
 
 /* Whether a CUDA device can be used here; reason says why not (the CUDA
  * runtime's error string) or names the device. Always defined: without

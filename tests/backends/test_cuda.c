@@ -1,6 +1,7 @@
 /* test_cuda.c: the cuda backend.
  *
- * Everywhere: every cuda:* configuration is listed and, when this machine has
+ * Everywhere: which nodes the backend takes (pure graph logic); every
+ * cuda:* configuration is listed and, when this machine has
  * no usable NVIDIA GPU (no /dev/nvidia0, or a CUDA runtime that says so),
  * reports itself unavailable with the runtime's reason; opening it fails with
  * FSC_ERR_UNAVAILABLE, and the drift probe shows it as a FAILED row.
@@ -143,6 +144,86 @@ static void test_no_gpu_path(void **state)
     fsc_drift_result_free(&r);
     fsc_tensor_free(&x);
     fsc_graph_free(g);
+}
+
+/* Adds node op on inputs in[0 .. n) to g; returns its index (fails the test on error). */
+static int add(fsc_graph *g, fsc_op op, const char *name, const int *in, int n, fsc_attrs attr)
+{
+    fsc_error err;
+    const char *on[] = {name};
+    fsc_node_spec sp = {.op = op, .name = name, .n_in = n, .in = in, .n_out = 1, .out_names = on, .attr = attr};
+    int nd = fsc_graph_add_node(g, &sp, &err);
+    if (nd < 0) fail_msg("%s: %s", name, err.msg);
+    return nd;
+}
+
+static int input(fsc_graph *g, const char *name, int rank, const int64_t *dims)
+{
+    fsc_error err;
+    fsc_shape s = fsc_shape_make(rank, dims);
+    int v = fsc_graph_add_input(g, name, FSC_DT_F32, &s, &err);
+    if (v < 0) fail_msg("%s: %s", name, err.msg);
+    return v;
+}
+
+/* Which nodes go to the GPU (pure graph logic, runs everywhere): every
+ * computing node of the seed; the forms cuBLAS/cuDNN calls handle; the rest
+ * (asymmetric padding, broadcast matmul batches, max pool, ...) fall back. */
+static void test_node_support(void **state)
+{
+    (void)state;
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_error err;
+    fsc_graph *seed;
+    assert_int_equal(fsc_model_load(FSC_FIXTURES "/seed/seed.onnx", &ctx, &seed, &err), FSC_OK);
+    int computing = 0;
+    for (int i = 0; i < seed->n_nodes; i++)
+        if (seed->nodes[i].op != FSC_OP_CONSTANT) {
+            computing++;
+            assert_true(fsc_cuda_node_supported(seed, i));
+        }
+    assert_int_equal(computing, 19); /* 5 Conv, 5 Sigmoid, 6 Mul, GlobalAveragePool, Flatten, Gemm */
+    assert_false(fsc_cuda_node_supported(seed, -1));
+    assert_false(fsc_cuda_node_supported(seed, seed->n_nodes));
+    fsc_graph_free(seed);
+
+    fsc_graph *g = fsc_graph_new("forms", &err);
+    int x = input(g, "x", 4, (int64_t[]){1, 4, 8, 8}), w = input(g, "w", 4, (int64_t[]){6, 2, 3, 3});
+    fsc_attrs at;
+    memset(&at, 0, sizeof at);
+    at.conv = (fsc_attr_conv){.stride = {1, 1}, .pad = {1, 1, 1, 1}, .dilation = {1, 1}, .group = 2};
+    assert_true(fsc_cuda_node_supported(g, add(g, FSC_OP_CONV2D, "conv_sym", (int[]){x, w}, 2, at)));
+    at.conv.pad[2] = 0; /* top 1, bottom 0: cuDNN pads symmetrically */
+    assert_false(fsc_cuda_node_supported(g, add(g, FSC_OP_CONV2D, "conv_asym", (int[]){x, w}, 2, at)));
+    memset(&at, 0, sizeof at);
+    at.pool = (fsc_attr_pool){.kernel = {2, 2}, .stride = {2, 2}, .dilation = {1, 1}};
+    assert_false(fsc_cuda_node_supported(g, add(g, FSC_OP_MAXPOOL, "maxpool", &x, 1, at)));
+    memset(&at, 0, sizeof at);
+    assert_true(fsc_cuda_node_supported(g, add(g, FSC_OP_GLOBAL_AVGPOOL, "gap", &x, 1, at)));
+    assert_true(fsc_cuda_node_supported(g, add(g, FSC_OP_SILU, "silu", &x, 1, at)));
+    assert_false(fsc_cuda_node_supported(g, add(g, FSC_OP_SOFTMAX, "softmax", &x, 1, at)));
+    int c = input(g, "c", 4, (int64_t[]){1, 4, 1, 1});
+    assert_true(fsc_cuda_node_supported(g, add(g, FSC_OP_MUL, "mul_bcast", (int[]){x, c}, 2, at)));
+    at.axes = (fsc_attr_axes){.naxes = 2, .axes = {-1, 2}, .keepdims = true};
+    assert_true(fsc_cuda_node_supported(g, add(g, FSC_OP_REDUCE_MEAN, "mean_hw", &x, 1, at)));
+    at.axes = (fsc_attr_axes){.naxes = 1, .axes = {1}, .keepdims = true};
+    assert_false(fsc_cuda_node_supported(g, add(g, FSC_OP_REDUCE_MEAN, "mean_c", &x, 1, at)));
+    memset(&at, 0, sizeof at);
+    int a3 = input(g, "a3", 3, (int64_t[]){2, 3, 4}), b2 = input(g, "b2", 2, (int64_t[]){4, 5});
+    int b3 = input(g, "b3", 3, (int64_t[]){2, 4, 5}), b31 = input(g, "b31", 3, (int64_t[]){1, 4, 5});
+    assert_true(fsc_cuda_node_supported(g, add(g, FSC_OP_MATMUL, "mm_2d", (int[]){a3, b2}, 2, at)));
+    assert_true(fsc_cuda_node_supported(g, add(g, FSC_OP_MATMUL, "mm_batch", (int[]){a3, b3}, 2, at)));
+    assert_false(fsc_cuda_node_supported(g, add(g, FSC_OP_MATMUL, "mm_bcast", (int[]){a3, b31}, 2, at)));
+    fsc_graph_free(g);
+
+    fsc_attr_axes ax = {.naxes = 0};
+    assert_int_equal(fsc_cuda_mean_trailing(&ax, 4), 4);
+    ax = (fsc_attr_axes){.naxes = 2, .axes = {3, -2}};
+    assert_int_equal(fsc_cuda_mean_trailing(&ax, 4), 2);
+    ax = (fsc_attr_axes){.naxes = 2, .axes = {3, 3}};
+    assert_int_equal(fsc_cuda_mean_trailing(&ax, 4), -1);
+    ax = (fsc_attr_axes){.naxes = 1, .axes = {4}};
+    assert_int_equal(fsc_cuda_mean_trailing(&ax, 4), -1);
 }
 
 static fsc_graph *seed_model(const fsc_ctx *ctx, fsc_tensor *x)
@@ -375,6 +456,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_configs_report_availability),
         cmocka_unit_test(test_no_gpu_path),
+        cmocka_unit_test(test_node_support),
         cmocka_unit_test(test_seed_fp32_vs_fp64),
         cmocka_unit_test(test_seed_half_vs_emulation),
         cmocka_unit_test(test_gemm_f16_vs_h100_emulation),
