@@ -39,8 +39,12 @@ if(FSC_CUDA_ENABLED)
   # the top-level add_compile_options (-Wall, -ffp-contract=off) do not reach
   # nvcc; --fmad=false is their CUDA counterpart (no a*b+c fused behind our back).
   add_library(fsc_cuda_kernels STATIC ${CMAKE_SOURCE_DIR}/src/backends/cuda_kernels.cu)
+  set(FSC_NVCC_HOST_WARN -Xcompiler=-Wall,-Wextra)
+  if(FSC_WERROR)
+    list(APPEND FSC_NVCC_HOST_WARN -Xcompiler=-Werror)
+  endif()
   set_property(TARGET fsc_cuda_kernels PROPERTY COMPILE_OPTIONS
-               $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false -Xcompiler=-Wall,-Wextra>)
+               "$<$<COMPILE_LANGUAGE:CUDA>:--fmad=false;${FSC_NVCC_HOST_WARN}>")
   set_property(TARGET fsc_cuda_kernels PROPERTY POSITION_INDEPENDENT_CODE ON)
   target_include_directories(fsc_cuda_kernels PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/include)
   target_link_libraries(fsc_cuda_kernels PUBLIC CUDA::cudart)
