@@ -10,8 +10,11 @@ option(FSC_CUDA "Build the cuda backend when the CUDA toolkit, cuBLAS and cuDNN 
 
 set(FSC_CUDA_ENABLED OFF)
 if(FSC_CUDA)
-  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
-    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  # The usual install location when nvcc is not on PATH; through CUDACXX so
+  # that check_language still test-compiles it (a broken nvcc disables the
+  # backend instead of failing the configure).
+  if(NOT DEFINED CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(ENV{CUDACXX} /usr/local/cuda/bin/nvcc)
   endif()
   include(CheckLanguage)
   check_language(CUDA)
