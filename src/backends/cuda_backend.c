@@ -74,8 +74,6 @@ static int64_t prod(const fsc_shape *s, int from, int to)
     return p;
 }
 
-static bool fits_int(int64_t x) { return x > 0 && x < INT_MAX; }
-
 static bool cuda_supports(const fsc_backend *b, const fsc_graph *g, int node)
 {
     (void)b;
@@ -244,69 +242,36 @@ static fsc_status download(const fsc_backend *b, const void *src, const fsc_shap
     return st;
 }
 
-/* Row-major fp32 C[batch][M,N] = op(A) op(B) with cuBLAS (the column-major
- * call computes C^T = op(B)^T op(A)^T). Strides in elements between batches. */
-static fsc_status gemm(cuda_state *s, bool ta, bool tb, int M, int N, int K, const void *A, const void *B, float *C,
-                       int batch, long long sa, long long sb, fsc_error *err)
+/* Row-major fp32 C[batch][M,N] = op(A) op(B) with cuBLAS: the column-major
+ * call computes C^T = op(B)^T op(A)^T (dimensions from fsc_cuda_gemm_describe). */
+static fsc_status gemm(cuda_state *s, const fsc_cuda_gemm_desc *d, const void *A, const void *B, float *C,
+                       fsc_error *err)
 {
     const float one = 1.0f, zero = 0.0f;
-    int lda = ta ? M : K, ldb = tb ? K : N;
-    cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    int M = (int)d->M, N = (int)d->N, K = (int)d->K, lda = (int)d->lda, ldb = (int)d->ldb;
+    cublasOperation_t oa = d->ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = d->tb ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasStatus_t bs;
-    if (batch == 1)
+    if (d->batch == 1)
         bs = cublasGemmEx(s->blas, ob, oa, N, M, K, &one, B, s->blas_in, ldb, A, s->blas_in, lda, &zero, C, CUDA_R_32F,
                           N, s->blas_compute, CUBLAS_GEMM_DEFAULT);
     else
-        bs = cublasGemmStridedBatchedEx(s->blas, ob, oa, N, M, K, &one, B, s->blas_in, ldb, sb, A, s->blas_in, lda, sa,
-                                        &zero, C, CUDA_R_32F, N, (long long)M * N, batch, s->blas_compute,
-                                        CUBLAS_GEMM_DEFAULT);
-    return bs ? blas_fail(err, bs, batch == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx") : FSC_OK;
-}
-
-/* Strides of c (rank <= 2, broadcast to [M,N]) along M and N. */
-static void bias_strides(const fsc_shape *c, int64_t *sm, int64_t *sn)
-{
-    int64_t d0 = c->rank == 2 ? c->dim[0] : 1, d1 = c->rank >= 1 ? c->dim[c->rank - 1] : 1;
-    *sm = d0 == 1 ? 0 : d1;
-    *sn = d1 == 1 ? 0 : 1;
+        bs = cublasGemmStridedBatchedEx(s->blas, ob, oa, N, M, K, &one, B, s->blas_in, ldb, d->stride_b, A, s->blas_in,
+                                        lda, d->stride_a, &zero, C, CUDA_R_32F, N, (long long)M * N, (int)d->batch,
+                                        s->blas_compute, CUBLAS_GEMM_DEFAULT);
+    return bs ? blas_fail(err, bs, d->batch == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx") : FSC_OK;
 }
 
 static fsc_status run_dot(cuda_state *s, const fsc_graph *g, int node, void *const *din, void *dy, fsc_error *err)
 {
-    const fsc_node *n = &g->nodes[node];
-    const fsc_shape *as = &g->values[n->in[0]].shape, *bs = &g->values[n->in[1]].shape;
-    const fsc_shape *ys = &g->values[n->out[0]].shape;
-    bool ta = false, tb = false;
-    int64_t M, N, K, batch = 1;
-    float alpha = 1.0f, beta = 0.0f;
-    const void *c = NULL;
-    int64_t csm = 0, csn = 0;
-    if (n->op == FSC_OP_GEMM) {
-        ta = n->attr.gemm.trans_a;
-        tb = n->attr.gemm.trans_b;
-        M = ys->dim[0];
-        N = ys->dim[1];
-        K = ta ? as->dim[0] : as->dim[1];
-        alpha = (float)n->attr.gemm.alpha;
-        if (n->n_in > 2 && n->in[2] >= 0) {
-            c = din[2];
-            beta = (float)n->attr.gemm.beta;
-            bias_strides(&g->values[n->in[2]].shape, &csm, &csn);
-        }
-    } else { /* matmul: B 2-D (A's batch folded into M) or equal batch dims */
-        K = as->dim[as->rank - 1];
-        N = bs->dim[bs->rank - 1];
-        M = as->dim[as->rank - 2];
-        if (bs->rank == 2) M = prod(as, 0, as->rank - 1);
-        else batch = prod(as, 0, as->rank - 2);
-    }
-    if (!fits_int(M) || !fits_int(N) || !fits_int(K) || !fits_int(batch))
-        return fsc_fail(err, FSC_ERR_UNSUPPORTED, "GEMM dimensions beyond cuBLAS's int range");
+    fsc_cuda_gemm_desc d;
+    if (!fsc_cuda_gemm_describe(g, node, &d))
+        return fsc_fail(err, FSC_ERR_UNSUPPORTED, "GEMM form or dimensions the cuda backend does not handle");
     float *acc = NULL;
-    fsc_status st = dalloc((void **)&acc, (size_t)(batch * M * N) * sizeof(float), err);
-    if (!st) st = gemm(s, ta, tb, (int)M, (int)N, (int)K, din[0], din[1], acc, (int)batch, M * K, K * N, err);
+    fsc_status st = dalloc((void **)&acc, (size_t)(d.batch * d.M * d.N) * sizeof(float), err);
+    if (!st) st = gemm(s, &d, din[0], din[1], acc, err);
     cudaError_t e;
-    if (!st && (e = (cudaError_t)fsc_cuda_gemm_epilogue(acc, c, csm, csn, dy, batch * M, N, alpha, beta, s->elt)))
+    if (!st && (e = (cudaError_t)fsc_cuda_gemm_epilogue(acc, d.has_c ? din[2] : NULL, d.csm, d.csn, dy, d.batch * d.M,
+                                                        d.N, (float)d.alpha, (float)d.beta, s->elt)))
         st = cu_fail(err, e, "GEMM epilogue");
     cudaFree(acc);
     return st;
@@ -347,19 +312,7 @@ static fsc_status run_binary(cuda_state *s, const fsc_graph *g, const fsc_node *
                              fsc_error *err)
 {
     fsc_cuda_bcast bc;
-    memset(&bc, 0, sizeof bc);
-    const fsc_shape *ys = &g->values[n->out[0]].shape;
-    bc.rank = ys->rank ? ys->rank : 1;
-    for (int d = 0; d < bc.rank; d++) bc.dim[d] = ys->rank ? ys->dim[d] : 1;
-    for (int k = 0; k < 2; k++) {
-        const fsc_shape *in = &g->values[n->in[k]].shape;
-        int64_t *st = k ? bc.sb : bc.sa, stride = 1;
-        for (int d = bc.rank - 1, j = in->rank - 1; d >= 0; d--, j--) {
-            int64_t dim = j >= 0 ? in->dim[j] : 1;
-            st[d] = dim == 1 ? 0 : stride;
-            stride *= dim;
-        }
-    }
+    fsc_cuda_bcast_make(&g->values[n->out[0]].shape, &g->values[n->in[0]].shape, &g->values[n->in[1]].shape, &bc);
     int op = n->op == FSC_OP_ADD ? FSC_CUDA_ADD : n->op == FSC_OP_SUB ? FSC_CUDA_SUB : n->op == FSC_OP_MUL ? FSC_CUDA_MUL : FSC_CUDA_DIV;
     cudaError_t e = (cudaError_t)fsc_cuda_binary(op, din[0], din[1], dy, &bc, s->elt);
     return e ? cu_fail(err, e, "binary kernel") : FSC_OK;

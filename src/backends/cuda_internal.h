@@ -70,6 +70,24 @@ bool fsc_cuda_node_supported(const fsc_graph *g, int node);
  * they are not the trailing ones. */
 int fsc_cuda_mean_trailing(const fsc_attr_axes *ax, int r);
 
+/* Output dims and operand strides of a broadcasting binary op y = a op b
+ * (numpy rules: shapes aligned on the right, size-1 axes broadcast). */
+void fsc_cuda_bcast_make(const fsc_shape *y, const fsc_shape *a, const fsc_shape *b, fsc_cuda_bcast *bc);
+
+/* A gemm or matmul node as one (strided-batched) row-major GEMM
+ * C[batch][M,N] = op(A) op(B), then alpha * C + beta * bias. */
+typedef struct fsc_cuda_gemm_desc {
+    bool ta, tb;                /* A, B stored transposed */
+    int64_t M, N, K, batch;     /* matmul with a 2-D B folds A's batch axes into M */
+    int64_t stride_a, stride_b; /* elements between batches */
+    int64_t lda, ldb;           /* leading dimensions of the column-major cuBLAS call */
+    double alpha, beta;
+    bool has_c;                 /* gemm's optional C, broadcast to [M,N] */
+    int64_t csm, csn;           /* C's strides along M and N (0: broadcast) */
+} fsc_cuda_gemm_desc;
+/* Fills d for a supported gemm/matmul node; false for any other node. */
+bool fsc_cuda_gemm_describe(const fsc_graph *g, int node, fsc_cuda_gemm_desc *d);
+
 /* Whether a CUDA device can be used here; reason says why not (the CUDA
  * runtime's error string) or names the device. Always defined: without
  * FSC_HAVE_CUDA it answers "built without CUDA". */

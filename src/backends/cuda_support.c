@@ -2,6 +2,7 @@
  * of each op its cuBLAS/cuDNN/kernel paths handle). Pure graph logic without
  * CUDA headers, compiled in every build so that it is tested without a GPU. */
 #include <limits.h>
+#include <string.h>
 
 #include "backends/cuda_internal.h"
 #include "flipscope/graph.h"
@@ -72,4 +73,67 @@ bool fsc_cuda_node_supported(const fsc_graph *g, int node)
     default:
         return false;
     }
+}
+
+void fsc_cuda_bcast_make(const fsc_shape *y, const fsc_shape *a, const fsc_shape *b, fsc_cuda_bcast *bc)
+{
+    memset(bc, 0, sizeof *bc);
+    bc->rank = y->rank ? y->rank : 1;
+    for (int d = 0; d < bc->rank; d++) bc->dim[d] = y->rank ? y->dim[d] : 1;
+    for (int k = 0; k < 2; k++) {
+        const fsc_shape *in = k ? b : a;
+        int64_t *st = k ? bc->sb : bc->sa, stride = 1;
+        for (int d = bc->rank - 1, j = in->rank - 1; d >= 0; d--, j--) {
+            int64_t dim = j >= 0 ? in->dim[j] : 1;
+            st[d] = dim == 1 ? 0 : stride;
+            stride *= dim;
+        }
+    }
+}
+
+static int64_t prod(const fsc_shape *s, int from, int to)
+{
+    int64_t p = 1;
+    for (int i = from; i < to; i++) p *= s->dim[i];
+    return p;
+}
+
+bool fsc_cuda_gemm_describe(const fsc_graph *g, int node, fsc_cuda_gemm_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    if (!fsc_cuda_node_supported(g, node)) return false;
+    const fsc_node *n = &g->nodes[node];
+    if (n->op != FSC_OP_GEMM && n->op != FSC_OP_MATMUL) return false;
+    const fsc_shape *as = &g->values[n->in[0]].shape, *bs = &g->values[n->in[1]].shape;
+    const fsc_shape *ys = &g->values[n->out[0]].shape;
+    d->batch = 1;
+    d->alpha = 1.0;
+    if (n->op == FSC_OP_GEMM) {
+        d->ta = n->attr.gemm.trans_a;
+        d->tb = n->attr.gemm.trans_b;
+        d->M = ys->dim[0];
+        d->N = ys->dim[1];
+        d->K = d->ta ? as->dim[0] : as->dim[1];
+        d->alpha = n->attr.gemm.alpha;
+        if (n->n_in > 2 && n->in[2] >= 0) {
+            const fsc_shape *c = &g->values[n->in[2]].shape;
+            int64_t d0 = c->rank == 2 ? c->dim[0] : 1, d1 = c->rank >= 1 ? c->dim[c->rank - 1] : 1;
+            d->has_c = true;
+            d->beta = n->attr.gemm.beta;
+            d->csm = d0 == 1 ? 0 : d1;
+            d->csn = d1 == 1 ? 0 : 1;
+        }
+    } else {
+        d->K = as->dim[as->rank - 1];
+        d->N = bs->dim[bs->rank - 1];
+        d->M = as->dim[as->rank - 2];
+        if (bs->rank == 2) d->M = prod(as, 0, as->rank - 1);
+        else d->batch = prod(as, 0, as->rank - 2);
+    }
+    /* Row-major X[r,c] is the column-major X^T with leading dimension = X's row length. */
+    d->lda = d->ta ? d->M : d->K;
+    d->ldb = d->tb ? d->K : d->N;
+    d->stride_a = d->M * d->K;
+    d->stride_b = d->K * d->N;
+    return fits_int(d->M) && fits_int(d->N) && fits_int(d->K) && fits_int(d->batch);
 }

@@ -1,6 +1,7 @@
 /* test_cuda.c: the cuda backend.
  *
- * Everywhere: which nodes the backend takes (pure graph logic); every
+ * Everywhere: which nodes the backend takes, the broadcast strides and GEMM
+ * shapes of its GPU paths (pure logic); every
  * cuda:* configuration is listed and, when this machine has
  * no usable NVIDIA GPU (no /dev/nvidia0, or a CUDA runtime that says so),
  * reports itself unavailable with the runtime's reason; opening it fails with
@@ -224,6 +225,82 @@ static void test_node_support(void **state)
     assert_int_equal(fsc_cuda_mean_trailing(&ax, 4), -1);
     ax = (fsc_attr_axes){.naxes = 1, .axes = {4}};
     assert_int_equal(fsc_cuda_mean_trailing(&ax, 4), -1);
+}
+
+/* The index math of the binary kernel, evaluated on the CPU: output element
+ * i reads a and b at the offsets k_binary computes from bc. Checked against
+ * numpy broadcasting written out with per-operand multi-indices. */
+static void check_bcast(int ry, const int64_t *y, int ra, const int64_t *a, int rb, const int64_t *b)
+{
+    fsc_shape ys = fsc_shape_make(ry, y), as = fsc_shape_make(ra, a), bs = fsc_shape_make(rb, b);
+    fsc_cuda_bcast bc;
+    fsc_cuda_bcast_make(&ys, &as, &bs, &bc);
+    int64_t n = fsc_shape_numel(&ys);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t rem = i, ia = 0, ib = 0; /* as the kernel does */
+        for (int d = bc.rank - 1; d >= 0; d--) {
+            int64_t c = rem % bc.dim[d];
+            rem /= bc.dim[d];
+            ia += c * bc.sa[d];
+            ib += c * bc.sb[d];
+        }
+        int64_t idx[8], r = i; /* numpy: multi-index of i, each operand's index clamped to 0 on size-1 axes */
+        for (int d = ry - 1; d >= 0; d--) {
+            idx[d] = r % y[d];
+            r /= y[d];
+        }
+        int64_t ea = 0, eb = 0;
+        for (int d = 0; d < ra; d++) ea = ea * a[d] + (a[d] == 1 ? 0 : idx[ry - ra + d]);
+        for (int d = 0; d < rb; d++) eb = eb * b[d] + (b[d] == 1 ? 0 : idx[ry - rb + d]);
+        assert_int_equal(ia, ea);
+        assert_int_equal(ib, eb);
+    }
+}
+
+/* Broadcast strides and GEMM shapes of the GPU paths (pure logic, runs everywhere). */
+static void test_index_math(void **state)
+{
+    (void)state;
+    check_bcast(3, (int64_t[]){2, 3, 4}, 2, (int64_t[]){3, 1}, 1, (int64_t[]){4});
+    check_bcast(4, (int64_t[]){2, 3, 5, 5}, 4, (int64_t[]){2, 3, 5, 5}, 4, (int64_t[]){1, 3, 1, 1});
+    check_bcast(2, (int64_t[]){3, 4}, 0, (int64_t[]){0}, 2, (int64_t[]){3, 4});
+    check_bcast(3, (int64_t[]){4, 2, 3}, 3, (int64_t[]){4, 1, 3}, 2, (int64_t[]){2, 1});
+    fsc_cuda_bcast bc;
+    fsc_shape y = fsc_shape_make(3, (int64_t[]){2, 3, 4}), a = fsc_shape_make(2, (int64_t[]){3, 1}),
+              b = fsc_shape_make(1, (int64_t[]){4});
+    fsc_cuda_bcast_make(&y, &a, &b, &bc);
+    assert_int_equal(bc.rank, 3);
+    assert_true(bc.sa[0] == 0 && bc.sa[1] == 1 && bc.sa[2] == 0); /* by hand */
+    assert_true(bc.sb[0] == 0 && bc.sb[1] == 0 && bc.sb[2] == 1);
+
+    fsc_error err;
+    fsc_graph *g = fsc_graph_new("gemms", &err);
+    fsc_attrs at;
+    memset(&at, 0, sizeof at);
+    at.gemm = (fsc_attr_gemm){.alpha = 0.5, .beta = 2.0, .trans_a = false, .trans_b = true};
+    int x = input(g, "x", 2, (int64_t[]){2, 16}), w = input(g, "w", 2, (int64_t[]){3, 16});
+    int c = input(g, "c", 1, (int64_t[]){3});
+    fsc_cuda_gemm_desc d;
+    /* Linear: y[2,3] = 0.5 x w^T + 2 c; the column-major call reads B = w as [16,3] (ldb 16), A = x as [16,2] (lda 16) */
+    assert_true(fsc_cuda_gemm_describe(g, add(g, FSC_OP_GEMM, "linear", (int[]){x, w, c}, 3, at), &d));
+    assert_true(!d.ta && d.tb && d.M == 2 && d.N == 3 && d.K == 16 && d.batch == 1);
+    assert_true(d.lda == 16 && d.ldb == 16 && d.has_c && d.csm == 0 && d.csn == 1);
+    assert_true(d.alpha == 0.5 && d.beta == 2.0);
+    at.gemm = (fsc_attr_gemm){.alpha = 1, .beta = 1, .trans_a = true, .trans_b = false};
+    int xt = input(g, "xt", 2, (int64_t[]){16, 2}), w2 = input(g, "w2", 2, (int64_t[]){16, 3});
+    int c2 = input(g, "c2", 2, (int64_t[]){2, 1});
+    assert_true(fsc_cuda_gemm_describe(g, add(g, FSC_OP_GEMM, "gemm_ta", (int[]){xt, w2, c2}, 3, at), &d));
+    assert_true(d.ta && !d.tb && d.M == 2 && d.N == 3 && d.K == 16 && d.lda == 2 && d.ldb == 3);
+    assert_true(d.csm == 1 && d.csn == 0);
+    memset(&at, 0, sizeof at);
+    int a3 = input(g, "a3", 3, (int64_t[]){2, 3, 4}), b2 = input(g, "b2", 2, (int64_t[]){4, 5});
+    int b3 = input(g, "b3", 3, (int64_t[]){2, 4, 5});
+    assert_true(fsc_cuda_gemm_describe(g, add(g, FSC_OP_MATMUL, "mm_2d", (int[]){a3, b2}, 2, at), &d));
+    assert_true(d.M == 6 && d.N == 5 && d.K == 4 && d.batch == 1 && d.lda == 4 && d.ldb == 5 && !d.has_c);
+    assert_true(fsc_cuda_gemm_describe(g, add(g, FSC_OP_MATMUL, "mm_batch", (int[]){a3, b3}, 2, at), &d));
+    assert_true(d.M == 3 && d.N == 5 && d.K == 4 && d.batch == 2 && d.stride_a == 12 && d.stride_b == 20);
+    assert_false(fsc_cuda_gemm_describe(g, add(g, FSC_OP_RELU, "relu", &x, 1, at), &d));
+    fsc_graph_free(g);
 }
 
 static fsc_graph *seed_model(const fsc_ctx *ctx, fsc_tensor *x)
@@ -457,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_configs_report_availability),
         cmocka_unit_test(test_no_gpu_path),
         cmocka_unit_test(test_node_support),
+        cmocka_unit_test(test_index_math),
         cmocka_unit_test(test_seed_fp32_vs_fp64),
         cmocka_unit_test(test_seed_half_vs_emulation),
         cmocka_unit_test(test_gemm_f16_vs_h100_emulation),
