@@ -33,6 +33,7 @@ int fsc_cmd_demo(int argc, char **argv);
 int fsc_cmd_synth(int argc, char **argv);
 int fsc_cmd_inspect(int argc, char **argv);
 int fsc_cmd_tccheck(int argc, char **argv);
+int fsc_cmd_report(int argc, char **argv);
 
 #endif
 
@@ -67,3 +68,6 @@ void fsc_cli_drift_text(FILE *f, const fsc_drift_result *r);
 cJSON *fsc_cli_inspect_json(const fsc_inspect_result *r);
 /* Prints the text report of an inspect result; model names the file. */
 void fsc_cli_inspect_text(FILE *f, const fsc_inspect_result *r, const char *model);
+/* Prints the gates and the honest claim of a finished report, and where it was written (cmd_report.c). */
+struct fsc_report;
+void fsc_cli_report_summary(FILE *f, const struct fsc_report *r, const char *dir);
