@@ -79,7 +79,7 @@ static const char CSS[] =
     "svg .side-tie{stroke:#777;fill:#777}svg .bar.isoerr{fill:#6a51a3}svg .bar.isoerr.worst{fill:#b00020}"
     "svg text{fill:#333}svg .tick{fill:#666;font-size:11px}svg .axis-title{font-weight:bold}"
     "svg .side{fill:#555;font-size:11px}svg .value{font-family:ui-monospace,monospace;font-size:11px}"
-    "p.note{color:#555;font-style:italic}";
+    "p.note{color:#555;font-style:italic}h3{font-size:1.02em;margin-bottom:.2em}td.mono{font-family:ui-monospace,monospace}";
 
 static void h_model(FILE *f, const fsc_report *r)
 {
@@ -90,7 +90,7 @@ static void h_model(FILE *f, const fsc_report *r)
     fputs("<tr>", f); td(f, NULL, "path"); td(f, NULL, r->model_path[0] ? r->model_path : "(built in, no file)");
     fputs("</tr>\n", f);
     fputs("<tr>", f); td(f, NULL, "format"); td(f, NULL, r->model_format); fputs("</tr>\n", f);
-    fputs("<tr>", f); td(f, NULL, "SHA-256"); td(f, "num", r->model_sha256[0] ? r->model_sha256 : "(no file)");
+    fputs("<tr>", f); td(f, NULL, "SHA-256"); td(f, r->model_sha256[0] ? "mono" : NULL, r->model_sha256[0] ? r->model_sha256 : "(no file)");
     fputs("</tr>\n", f);
     fputs("<tr>", f);
     td(f, NULL, "input");

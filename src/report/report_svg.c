@@ -23,6 +23,8 @@ static void text(FILE *f, double x, double y, const char *anchor, const char *cl
 int fsc_report_svg_margin(FILE *f, const fsc_report *r)
 {
     const fsc_drift_result *d = &r->drift;
+    /* labels left of X0, values in their own column right of x1: nothing overlaps the points */
+    const double x0 = X0, x1 = 640, xv = W - 8;
     int n = 0;
     double lim = 0;
     for (int i = 0; i < d->n; i++) {
@@ -31,27 +33,28 @@ int fsc_report_svg_margin(FILE *f, const fsc_report *r)
         if (isfinite(d->cfg[i].margin) && fabs(d->cfg[i].margin) > lim) lim = fabs(d->cfg[i].margin);
     }
     lim = lim > 0 ? 1.1 * lim : 1;
-    double top = 30, row = 28, bottom = top + n * row, h = bottom + 50;
-    double xz = (X0 + X1) / 2;
+    double top = 30, row = 26, bottom = top + n * row, h = bottom + 50;
+    double xz = (x0 + x1) / 2;
     fprintf(f, "<svg class=\"chart margin\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
                "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"margin of each configuration\">\n",
             W, h, W, h);
     char buf[96], mname[64];
     fsc_report_margin_name(r, mname, sizeof mname);
     snprintf(buf, sizeof buf, "margin = %s", mname);
-    text(f, X0, 18, "start", "axis-title", buf);
+    text(f, x0, 18, "start", "axis-title", buf);
+    text(f, xv, 18, "end", "axis-title", "margin");
     for (int t = -2; t <= 2; t++) {
-        double x = xz + t * (X1 - X0) / 4 * (1 / 1.1) * 1.0;
-        double v = t * lim / 2 / 1.1;
+        double v = t * lim / 2;
+        double x = xz + v / lim * (x1 - x0) / 2;
         fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, top - 4, x, bottom);
         snprintf(buf, sizeof buf, "%.3g", v);
         text(f, x, bottom + 16, "middle", "tick", buf);
     }
     fprintf(f, "<line class=\"zero\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", xz, top - 8, xz, bottom + 4);
     snprintf(buf, sizeof buf, "\xe2\x86\x90 class %d wins", d->class_b);
-    text(f, X0, bottom + 36, "start", "side", buf);
+    text(f, x0, bottom + 36, "start", "side", buf);
     snprintf(buf, sizeof buf, "class %d wins \xe2\x86\x92", d->class_a);
-    text(f, X1, bottom + 36, "end", "side", buf);
+    text(f, x1, bottom + 36, "end", "side", buf);
     text(f, xz, bottom + 36, "middle", "side", "decision boundary");
     int drawn = 0, k = 0;
     for (int i = 0; i < d->n; i++) {
@@ -60,19 +63,19 @@ int fsc_report_svg_margin(FILE *f, const fsc_report *r)
         double y = top + k * row + row / 2;
         k++;
         snprintf(buf, sizeof buf, "%s%s", c->name, i == d->reference ? " (ref)" : "");
-        text(f, X0 - 12, y + 4, "end", "label", buf);
+        text(f, x0 - 12, y + 4, "end", "label", buf);
         if (!isfinite(c->margin)) {
-            text(f, xz + 8, y + 4, "start", "value", "non-finite");
+            text(f, xv, y + 4, "end", "value", "non-finite");
             continue;
         }
-        double x = xz + c->margin / lim * (X1 - X0) / 2;
+        double x = xz + c->margin / lim * (x1 - x0) / 2;
         const char *side = c->margin > 0 ? "a" : c->margin < 0 ? "b" : "tie";
         fprintf(f, "<line class=\"stem side-%s\" x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\"/>\n", side, xz, y, x, y);
         fprintf(f, "<circle class=\"point margin side-%s\" cx=\"%.2f\" cy=\"%.1f\" r=\"6\"><title>", side, x, y);
         fsc_report_html_esc(f, c->name);
         fprintf(f, ": margin %.9g, argmax %d</title></circle>\n", c->margin, c->argmax);
         snprintf(buf, sizeof buf, "%+.6g", c->margin);
-        text(f, x + (c->margin < 0 ? -10 : 10), y + 4, c->margin < 0 ? "end" : "start", "value", buf);
+        text(f, xv, y + 4, "end", "value", buf);
         drawn++;
     }
     fputs("</svg>\n", f);
