@@ -69,7 +69,7 @@ static const char CSS[] =
     "table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .5em;"
     "text-align:left;vertical-align:top}th{background:#f3f3f3}"
     "td.num{text-align:right;font-variant-numeric:tabular-nums;font-family:ui-monospace,monospace}"
-    "code,pre{font-family:ui-monospace,Menlo,Consolas,monospace}pre{background:#f6f8fa;padding:.7em;overflow-x:auto}"
+    "code,pre{font-family:ui-monospace,Menlo,Consolas,monospace}pre{background:#f6f8fa;padding:.7em;white-space:pre-wrap;overflow-wrap:anywhere}"
     ".PASS{color:#0a6b0a;font-weight:bold}.FAIL{color:#b00020;font-weight:bold}.na,.n\\/a{color:#777}"
     ".flip{color:#b00020;font-weight:bold}.claim{background:#fff8e1;border-left:4px solid #f0b400;padding:.8em 1em}"
     ".meta{color:#555}"
