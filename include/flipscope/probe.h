@@ -26,6 +26,11 @@ typedef struct fsc_drift_opts {
     int n_configs;
     const char *reference;       /* one of configs (or added first when absent); NULL = configs[0] */
     bool stop_at_argmax_drift;   /* stop a configuration's runs at its first argmax change (the seed's rule) */
+    /* Optional, n_configs entries: the graph configs[i] runs instead of g (NULL = g), so a
+     * quantized model can be compared with its float model; inputs and the first output
+     * must have the same shapes. reference_graph likewise for the reference. */
+    const fsc_graph *const *config_graphs;
+    const fsc_graph *reference_graph;
 } fsc_drift_opts;
 
 typedef struct fsc_drift_config {

@@ -19,7 +19,9 @@ static void help(FILE *f)
             "MODEL is an .onnx file, an .mlpackage directory or an .mlmodel; without it the built-in\n"
             "AmplifiedConvTie model (SEED.md stage 1, head bias 0) is used.\n\n"
             "options:\n"
-            "  --configs A,B,...   configurations (default %s)\n"
+            "  --configs A,B,...   configurations (default %s);\n"
+            "                      CFG@OTHER_MODEL runs CFG on another model with the same inputs and output\n"
+            "                      shape, e.g. emu:fp32@float.onnx against a quantized MODEL\n"
             "  --reference CFG     the configuration others are compared with (default: emu:fp32 when listed,\n"
             "                      else the first)\n"
             "  --runs N            repeated runs per configuration after the first (default 100)\n"
@@ -31,7 +33,8 @@ static void help(FILE *f)
             "  --json              machine-readable output (docs/json.md)\n\n"
             "examples:\n"
             "  flipscope drift --configs emu:fp32,emu:fp16-acc16 --runs 10\n"
-            "  flipscope drift model.onnx --input x.npy --fail-on flip\n\n"
+            "  flipscope drift model.onnx --input x.npy --fail-on flip\n"
+            "  flipscope drift w8a8.onnx --configs emu:fp32@float.onnx,emu:w8a8-fake16,emu:w8a8-int\n\n"
             "`flipscope backends` lists every configuration and what it stands for.\n",
             DEFAULT_CONFIGS);
 }
@@ -99,9 +102,34 @@ int fsc_cmd_drift(int argc, char **argv)
         rc = fsc_cli_fail("drift", &err);
         goto out;
     }
+    /* CFG@MODEL: load each other model once. */
+    fsc_graph *others[FSC_CLI_MAX_LIST] = {0};
+    const fsc_graph *cfg_graphs[FSC_CLI_MAX_LIST] = {0};
+    const fsc_graph *ref_graph = NULL;
+    int n_others = 0;
+    for (int i = 0; i <= n_cfg; i++) {
+        const char *name = i < n_cfg ? configs[i] : reference;
+        const char *at = strchr(name, '@');
+        if (!at) continue;
+        fsc_graph *h = NULL;
+        if (fsc_model_load(at + 1, &ctx, &h, &err)) {
+            rc = fsc_cli_fail("drift", &err);
+            for (int k = 0; k < n_others; k++) fsc_graph_free(others[k]);
+            goto out;
+        }
+        others[n_others++] = h;
+        if (i < n_cfg) cfg_graphs[i] = h;
+        else ref_graph = h;
+    }
     fsc_drift_opts o = {.runs = (int)runs, .configs = (const char *const *)configs, .n_configs = n_cfg,
-                        .reference = reference, .stop_at_argmax_drift = true};
-    if (fsc_probe_drift(g, in, &o, &ctx, &res, &err)) {
+                        .reference = reference, .stop_at_argmax_drift = true, .config_graphs = cfg_graphs,
+                        .reference_graph = ref_graph};
+    /* the reference listed in --configs with @ shares its graph */
+    for (int i = 0; i < n_cfg && !ref_graph; i++)
+        if (!strcmp(configs[i], reference)) o.reference_graph = cfg_graphs[i];
+    fsc_status pst = fsc_probe_drift(g, in, &o, &ctx, &res, &err);
+    for (int k = 0; k < n_others; k++) fsc_graph_free(others[k]);
+    if (pst) {
         rc = fsc_cli_fail("drift", &err);
         goto out;
     }

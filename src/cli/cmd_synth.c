@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "flipscope/model_io.h"
 #include "flipscope/synth.h"
+#include "flipscope/transforms.h"
 
 static void help(FILE *f)
 {
@@ -29,10 +30,13 @@ int fsc_cmd_synth(int argc, char **argv)
         {"size", required_argument, 0, 'z'},      {"head-bias", required_argument, 0, 'b'},
         {"centre", required_argument, 0, 'c'},    {"center", required_argument, 0, 'c'},
         {"input-seed", required_argument, 0, 'i'}, {"save-input", required_argument, 0, 'v'},
+        {"variant", required_argument, 0, 'V'},  {"calib-seed", required_argument, 0, 'S'},
+        {"calib-count", required_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     const char *out = NULL, *save_input = NULL;
     char centre[256] = "";
-    long long seed = 1234, size = 224, input_seed = 1234;
+    long long seed = 1234, size = 224, input_seed = 1234, calib_seed = 10000, calib_count = 8;
+    const char *variant = "fp32";
     double bias = 0.0;
     optind = 1;
     int c;
@@ -50,6 +54,13 @@ int fsc_cmd_synth(int argc, char **argv)
         }
         case 'c': snprintf(centre, sizeof centre, "%s", optarg); break;
         case 'v': save_input = optarg; break;
+        case 'V':
+            if (strcmp(optarg, "fp32") && strcmp(optarg, "fp16") && strcmp(optarg, "w8a8"))
+                return fsc_cli_error("--variant expects fp32, fp16 or w8a8, got '%s'", optarg);
+            variant = optarg;
+            break;
+        case 'S': if (!fsc_cli_int("--calib-seed", optarg, 0, 1LL << 62, &calib_seed)) return FSC_EXIT_USAGE; break;
+        case 'N': if (!fsc_cli_int("--calib-count", optarg, 1, 100000, &calib_count)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -68,6 +79,14 @@ int fsc_cmd_synth(int argc, char **argv)
     memset(&x, 0, sizeof x);
     int rc = FSC_EXIT_USAGE;
     if (fsc_synth_amplified_conv_tie(&so, &g, &err)) goto fail;
+    if (strcmp(variant, "fp32")) {
+        fsc_graph *v = NULL;
+        fsc_status vs = !strcmp(variant, "fp16") ? fsc_variant_fp16(g, &v, &err)
+                                                 : fsc_variant_w8a8(g, (uint64_t)calib_seed, calib_count, &ctx, &v, &err);
+        if (vs) goto fail;
+        fsc_graph_free(g);
+        g = v;
+    }
     uint64_t is = (uint64_t)input_seed;
     if (fsc_inputs_load(g, NULL, 0, &is, &ctx, &x, &err)) goto fail;
     if (centre[0]) {

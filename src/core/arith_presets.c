@@ -16,6 +16,13 @@
      .reduce = red, .reduce_order = SEQ, .transcendental = FSC_TRANS_EXACT, .quant = FSC_QUANT_FAKE,           \
      .quant_rounding = RNE, .quant_compute = st, .requant = FSC_REQ_HALF_EVEN, .requant_fixed_point = false}
 
+/* A W8A8 row: `st` storage and weights, fp32 accumulation of float dot
+ * products, and the given execution of quantize/dequantize and int8 layers. */
+#define QPRESET(nm, stands, sure, st, qm, req, fixed)                                                           \
+    {.name = nm, .stands_for = stands, .certainty = sure, .storage = st, .weights = st, .operand = st,          \
+     .operand_rounding = RNE, .product = FSC_FMT_FP64, .accum = FSC_FMT_FP32, .order = SEQ, .block = 0,         \
+     .rounding = RNE, .reduce = FSC_FMT_FP32, .reduce_order = SEQ, .transcendental = FSC_TRANS_EXACT,            \
+     .quant = qm, .quant_rounding = RNE, .quant_compute = st, .requant = req, .requant_fixed_point = fixed}
 /* A tensor-core row: products exact, the block FMA of blockfma.c doing the
  * accumulation into fp32; accum/rounding (fp32, nearest-even) then only serve
  * the bias, added once after the dot product as an fp32 epilogue does;
@@ -59,6 +66,29 @@ static const fsc_arith presets[] = {
            "documented by NVIDIA (TF32 operands, fp32 accumulate); operand rounding and order are "
            "a hypothesis (see h100-tf32 for the measured block FMA)",
            FSC_FMT_FP32, FSC_FMT_FP32, FSC_FMT_TF32, FSC_FMT_FP64, FSC_FMT_FP32, FSC_FMT_FP32),
+    QPRESET("w8a8-fake16",
+            "a W8A8 ML Program run as Core ML's CPU runs it: fp16 values, quantize and dequantize as fp16 "
+            "float ops (q = clip(round_half_even(fp16(x / s))), x' = fp16(s * q)), float conv/linear",
+            "documented: coremltools' reference semantics of quantize/dequantize; that the CPU computes in "
+            "fp16 with fp32 accumulation is a hypothesis",
+            FSC_FMT_FP16, FSC_QUANT_FAKE, FSC_REQ_HALF_EVEN, false),
+    QPRESET("w8a8-fake32",
+            "a QDQ model run with fake quantization in fp32 (ONNX Runtime CPU without QDQ fusion)",
+            "documented: ONNX QuantizeLinear/DequantizeLinear semantics (round half to even, saturate)",
+            FSC_FMT_FP32, FSC_QUANT_FAKE, FSC_REQ_HALF_EVEN, false),
+    QPRESET("w8a8-int",
+            "an integer accelerator: int8 x int8 products in an int32 accumulator, requantized with a "
+            "gemmlowp/TFLite fixed-point multiplier (Q31 + shift), rounding half away from zero; fp16 between "
+            "int8 layers",
+            "hypothesis for any given NPU (the Neural Engine's integer datapath is not documented); "
+            "the fixed-point scheme is gemmlowp's, rounded once instead of gemmlowp's two steps",
+            FSC_FMT_FP16, FSC_QUANT_INTEGER, FSC_REQ_HALF_AWAY, true),
+    QPRESET("w8a8-int-float",
+            "int8 x int8 -> int32 layers requantized with an fp32 scale and round-half-even, in the style of "
+            "ONNX Runtime's MLAS CPU kernels (fp32(acc) * fp32 scale, round to nearest even)",
+            "hypothesis: MLAS quantizes with fp32 scales and round-to-nearest-even; the exact requantization "
+            "of each MLAS kernel was not checked; fp16 between int8 layers is our choice",
+            FSC_FMT_FP16, FSC_QUANT_INTEGER, FSC_REQ_HALF_EVEN, false),
     /* Tensor cores (Khattak & Mikaitis' block-FMA model; parameters checked
      * against the measured cases in tests/fixtures/tensor-cores, see
      * docs/arithmetic.md and `flipscope tc-check`). */

@@ -353,6 +353,13 @@ static fsc_status wr_graph_node(wr *w, int idx)
         case FSC_OP_CAST: attr_int(w, np, "to", onnx_dtype_to(g->values[nd->out[0]].dtype)); break;
         case FSC_OP_QUANTIZE: case FSC_OP_DEQUANTIZE:
             if (fsc_shape_numel(&g->values[nd->in[1]].shape) != 1) attr_int(w, np, "axis", a->quant.axis);
+            /* Without a zero point QuantizeLinear outputs uint8: an int8 quantize with an absent
+             * (= 0) zero point gets an explicit int8 zero (np->input has room for a third name). */
+            if (nd->op == FSC_OP_QUANTIZE && (nd->n_in < 3 || nd->in[2] < 0) &&
+                g->values[nd->out[0]].dtype == FSC_DT_I8 && fsc_shape_numel(&g->values[nd->in[1]].shape) == 1) {
+                np->input[2] = (char *)wr_scalar_init(w, out, "zero_point", 0.0, FSC_DT_I8);
+                np->n_input = 3;
+            }
             break;
         case FSC_OP_GELU: attr_string(w, np, "approximate", a->gelu.tanh_approx ? "tanh" : "none"); break;
         default: break;
@@ -385,7 +392,7 @@ static fsc_status wr_graph_node(wr *w, int idx)
     case FSC_OP_SILU: {
         /* ONNX has no SiLU before opset 24 (Swish): x * sigmoid(x). */
         char *mid = wr_name(w, out, "sigmoid");
-        np = wr_node(w, "Sigmoid", nd->name, 1, 1);
+        np = wr_node(w, "Sigmoid", mid, 1, 1); /* its own name: ONNX node names must be unique */
         if (!np || !mid) return FSC_OK;
         np->input[0] = (char *)vname(w, nd->in[0]);
         np->output[0] = mid;
@@ -506,6 +513,10 @@ fsc_status fsc_onnx_serialize(const fsc_graph *g, const fsc_ctx *ctx, void **dat
     for (int i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i].op == FSC_OP_LAYERNORM && w.opset < 17) w.opset = 17;
         if (g->nodes[i].op == FSC_OP_GELU) w.opset = 20;
+        /* Quantize/DequantizeLinear take float16 scales (fp16 W8A8 programs) from opset 19. */
+        if ((g->nodes[i].op == FSC_OP_QUANTIZE || g->nodes[i].op == FSC_OP_DEQUANTIZE) && g->nodes[i].n_in > 1 &&
+            g->nodes[i].in[1] >= 0 && g->values[g->nodes[i].in[1]].dtype != FSC_DT_F32 && w.opset < 19)
+            w.opset = 19;
     }
     for (int i = 0; i < g->n_values && !st; i++) {
         const fsc_value *v = &g->values[i];

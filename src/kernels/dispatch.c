@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 #include "kernels/kutil.h"
 #include "kernels/ops.h"
+#include "kernels/quant_int.h"
 
 static bool is_dot_op(fsc_op op) { return op == FSC_OP_CONV2D || op == FSC_OP_GEMM || op == FSC_OP_MATMUL; }
 
@@ -15,6 +16,7 @@ static const char *unsupported_reason(const fsc_graph *g, int node, const fsc_ar
     if (!g || node < 0 || node >= g->n_nodes) return "no such node";
     fsc_op op = g->nodes[node].op;
     if (op == FSC_OP_CONSTANT) return "constant nodes are not run";
+    if (op == FSC_OP_OPAQUE) return "its op type is not supported by flipscope (the model was loaded for inspection only)";
     if ((int)op < 0 || op >= FSC_OP_COUNT) return "unknown op";
     if (a->storage != FSC_FMT_FP64 && !fsc_kfmt_within(a->storage, FSC_FMT_FP32))
         return "storage format wider than fp32 other than fp64";
@@ -31,6 +33,12 @@ static const char *unsupported_reason(const fsc_graph *g, int node, const fsc_ar
 
 bool fsc_kernel_supports(const fsc_graph *g, int node, const fsc_arith *a)
 {
+    if (a->quant == FSC_QUANT_INTEGER && node >= 0 && node < g->n_nodes) { /* see fsc_kernel_run */
+        if (is_dot_op(g->nodes[node].op) && fsc_qint_applies(g, node)) return true;
+        fsc_arith fake = *a;
+        fake.quant = FSC_QUANT_FAKE;
+        return unsupported_reason(g, node, &fake) == NULL;
+    }
     return unsupported_reason(g, node, a) == NULL;
 }
 
@@ -89,6 +97,15 @@ static fsc_status run_op(const fsc_node *nd, const fsc_arith *a, const fsc_ctx *
 fsc_status fsc_kernel_run(const fsc_graph *g, int node, const fsc_arith *a, const fsc_ctx *ctx,
                           const fsc_tensor *const *in, fsc_tensor *out, fsc_error *err)
 {
+    /* Integer mode (quant_int.h): int8 conv/linear run in the integer pipeline,
+     * every other node as in fake mode (quantize/dequantize are the same float ops). */
+    fsc_arith fake;
+    if (a->quant == FSC_QUANT_INTEGER && node >= 0 && node < g->n_nodes) {
+        if (is_dot_op(g->nodes[node].op) && fsc_qint_applies(g, node)) return fsc_qint_run(g, node, a, ctx, in, out, err);
+        fake = *a;
+        fake.quant = FSC_QUANT_FAKE;
+        a = &fake;
+    }
     const char *why = unsupported_reason(g, node, a);
     if (why) return fsc_fail(err, FSC_ERR_UNSUPPORTED, "%s", why);
     const fsc_node *nd = &g->nodes[node];

@@ -36,6 +36,15 @@ static bool bit_identical(const fsc_tensor *a, const fsc_tensor *b, int n)
     return true;
 }
 
+/* The configuration part of a name "cfg@model": what engines open. */
+static const char *config_base(const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", name);
+    char *at = strchr(buf, '@');
+    if (at) *at = '\0';
+    return buf;
+}
+
 /* Runs one configuration; fills c. Failures are recorded in c, not returned. */
 static fsc_status probe_one(const fsc_graph *g, const fsc_tensor *inputs, const fsc_drift_opts *o, const fsc_ctx *ctx,
                             fsc_drift_config *c, int ci, int n_cfg)
@@ -52,7 +61,8 @@ static fsc_status probe_one(const fsc_graph *g, const fsc_tensor *inputs, const 
         free(times);
         return FSC_ERR_NOMEM;
     }
-    fsc_status st = fsc_engine_open(c->name, g, ctx, &eng, &e);
+    char base[64];
+    fsc_status st = fsc_engine_open(config_base(c->name, base, sizeof base), g, ctx, &eng, &e);
     if (!st) {
         c->info = *fsc_engine_info(eng);
         double t0 = now_s();
@@ -61,7 +71,7 @@ static fsc_status probe_one(const fsc_graph *g, const fsc_tensor *inputs, const 
     } else {
         fsc_config_info info;
         fsc_error e2;
-        if (fsc_config_lookup(c->name, &info, &e2) == FSC_OK) c->info = info;
+        if (fsc_config_lookup(base, &info, &e2) == FSC_OK) c->info = info;
     }
     if (st) {
         c->failed = true;
@@ -146,38 +156,65 @@ fsc_status fsc_probe_drift(const fsc_graph *g, const fsc_tensor *inputs, const f
     const char *ref = o->reference ? o->reference : o->configs[0];
     /* Validate every name first: a typo is a usage error, not a FAILED row. */
     fsc_config_info info;
-    if (fsc_config_lookup(ref, &info, err)) return err ? err->code : FSC_ERR_INVALID;
+    char base[64];
+    if (fsc_config_lookup(config_base(ref, base, sizeof base), &info, err)) return err ? err->code : FSC_ERR_INVALID;
     int n = 1;
     for (int i = 0; i < o->n_configs; i++) {
-        if (fsc_config_lookup(o->configs[i], &info, err)) return err ? err->code : FSC_ERR_INVALID;
+        if (fsc_config_lookup(config_base(o->configs[i], base, sizeof base), &info, err))
+            return err ? err->code : FSC_ERR_INVALID;
         if (strcmp(o->configs[i], ref) != 0) n++;
     }
     res->cfg = calloc((size_t)n, sizeof *res->cfg);
-    if (!res->cfg) return fsc_fail(err, FSC_ERR_NOMEM, "out of memory");
+    const fsc_graph **gr = calloc((size_t)n, sizeof *gr);
+    if (!res->cfg || !gr) {
+        free(gr);
+        fsc_drift_result_free(res);
+        return fsc_fail(err, FSC_ERR_NOMEM, "out of memory");
+    }
     res->n = n;
     res->runs = o->runs;
     res->reference = 0;
     snprintf(res->cfg[0].name, sizeof res->cfg[0].name, "%s", ref);
-    for (int i = 0, k = 1; i < o->n_configs; i++)
-        if (strcmp(o->configs[i], ref) != 0) {
-            /* duplicates are probed once */
-            bool dup = false;
-            for (int j = 0; j < k; j++) dup = dup || strcmp(res->cfg[j].name, o->configs[i]) == 0;
-            if (dup) {
-                res->n--;
-                continue;
-            }
-            snprintf(res->cfg[k].name, sizeof res->cfg[k].name, "%s", o->configs[i]);
-            k++;
+    gr[0] = o->reference_graph ? o->reference_graph : g;
+    for (int i = 0, k = 1; i < o->n_configs; i++) {
+        const fsc_graph *gi = o->config_graphs && o->config_graphs[i] ? o->config_graphs[i] : g;
+        if (strcmp(o->configs[i], ref) == 0) continue;
+        /* duplicates are probed once */
+        bool dup = false;
+        for (int j = 0; j < k; j++) dup = dup || strcmp(res->cfg[j].name, o->configs[i]) == 0;
+        if (dup) {
+            res->n--;
+            continue;
         }
+        snprintf(res->cfg[k].name, sizeof res->cfg[k].name, "%s", o->configs[i]);
+        gr[k++] = gi;
+    }
+    /* Another model in the comparison must take the same inputs and give the same first output. */
     for (int i = 0; i < res->n; i++) {
-        fsc_status st = probe_one(g, inputs, o, ctx, &res->cfg[i], i, res->n);
+        const fsc_graph *h = gr[i];
+        bool same = h->n_inputs == g->n_inputs && h->n_outputs >= 1 &&
+                    fsc_shape_equal(&h->values[h->outputs[0]].shape, &g->values[g->outputs[0]].shape);
+        for (int k = 0; same && k < g->n_inputs; k++)
+            same = fsc_shape_equal(&h->values[h->inputs[k]].shape, &g->values[g->inputs[k]].shape);
+        if (!same) {
+            fsc_status st = fsc_fail(err, FSC_ERR_INVALID,
+                                     "%s: its model's inputs or first output differ in shape from the probed model's",
+                                     res->cfg[i].name);
+            free(gr);
+            fsc_drift_result_free(res);
+            return st;
+        }
+    }
+    for (int i = 0; i < res->n; i++) {
+        fsc_status st = probe_one(gr[i], inputs, o, ctx, &res->cfg[i], i, res->n);
         if (st) {
+            free(gr);
             fsc_drift_result_free(res);
             return fsc_fail(err, st, "drift probe: out of memory");
         }
         if (res->cfg[i].raw_drift) res->any_instability = true;
     }
+    free(gr);
     /* The margin's two classes come from the reference (the seed's logit0 - logit1 for two classes). */
     const fsc_drift_config *r = &res->cfg[0];
     res->class_a = 0;

@@ -25,8 +25,11 @@ static fsc_status margin_of(const fsc_graph *g, const fsc_tensor *input, const c
     return FSC_OK;
 }
 
+/* Stores b0 as the value's own type holds it (an fp16 program keeps fp16 constants). */
 static void set_bias(fsc_graph *g, int v, double b0)
 {
+    if (g->values[v].dtype == FSC_DT_F16) b0 = fsc_rne(b0, FSC_FMT_FP16);
+    if (g->values[v].dtype == FSC_DT_BF16) b0 = fsc_rne(b0, FSC_FMT_BF16);
     fsc_tensor_set(g->values[v].constant, 0, b0);
 }
 

@@ -58,5 +58,16 @@ check "backends json" 0 '"schema_version":[[:space:]]+1' "$fs" backends --json
 check "drift small" 0 "Cross-configuration comparison against emu:fp32" "$fs" demo --size 16 --runs 2 --configs emu:fp32,emu:fp64
 check "demo json" 0 '"any_instability":[[:space:]]+false' "$fs" demo --size 16 --runs 2 --configs emu:fp32,emu:fp16 --json
 
+# a quantized model against its float model (CFG@MODEL), small size
+"$fs" synth --size 16 -o "$tmp/f32.onnx" --save-input "$tmp/x16.npy" >/dev/null 2>&1
+"$fs" synth --size 16 --variant w8a8 -o "$tmp/w8.onnx" >/dev/null 2>&1
+check "cfg@model" 0 "emu:w8a8-int +ok" "$fs" drift "$tmp/w8.onnx" --input "$tmp/x16.npy" --runs 1 \
+    --configs "emu:fp32@$tmp/f32.onnx,emu:w8a8-fake16,emu:w8a8-int"
+check "cfg@model shape mismatch" 2 "differ in shape" "$fs" drift "$tmp/w8.onnx" --input "$tmp/x16.npy" --runs 1 \
+    --configs "emu:fp32@$src/tests/fixtures/seed/seed.onnx,emu:w8a8-fake16"
+check "synth variant w8a8 mlpackage" 0 "" "$fs" synth --size 16 --variant w8a8 -o "$tmp/w8.mlpackage"
+check "inspect w8a8 package" 0 "quantize/dequantize pairs are present before real ops" "$fs" inspect "$tmp/w8.mlpackage"
+check "synth bad variant" 2 "--variant expects" "$fs" synth --variant int4 -o "$tmp/x.onnx"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

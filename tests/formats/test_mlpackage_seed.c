@@ -3,8 +3,7 @@
  * 32x32 input so it runs in seconds; the op inventory does not depend on the
  * size): op inventories of the facts page (110 ops for W8A8), the second trip
  * reproducing the read graph exactly, bit-identical outputs, inspect's
- * classification on the packages and on the ONNX QDQ model. Skipped, with the
- * reason printed, in a tree without the transforms. */
+ * classification on the packages and on the ONNX QDQ model. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +14,6 @@
 
 #include <cmocka.h>
 
-#if __has_include("flipscope/transforms.h")
-#define HAVE_TRANSFORMS 1
 #include "flipscope/exec.h"
 #include "flipscope/mlpackage.h"
 #include "flipscope/model_io.h"
@@ -192,18 +189,3 @@ int main(void)
     return cmocka_run_group_tests(tests, setup, teardown);
 }
 
-#else
-
-static void test_skipped(void **state)
-{
-    (void)state;
-    print_message("SKIP seed FP16/W8A8 package checks: src/transforms (the W8A8 transform) is not in this tree\n");
-    skip();
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_skipped)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
-#endif

@@ -295,7 +295,7 @@ static void assert_same_graph(const fsc_graph *a, const fsc_graph *b)
 
 /* Operator fixtures plus the PyTorch-exported fixture models (paths relative to tests/fixtures/onnx). */
 static const char *const round_trip_models[] = {
-    "cnn_ops", "misc_ops", "ln_gelu", "old_opset", "qdq", "../seed/seed", "../seed/seed_w8a8_qdq",
+    "cnn_ops", "misc_ops", "ln_gelu", "ms_gelu", "old_opset", "qdq", "../seed/seed", "../seed/seed_w8a8_qdq",
     "../resnet_block/model", "../dwsep/model", "../tiny_transformer/model", "../tiny_transformer/model_opset17"};
 
 static void test_round_trip(void **state)
@@ -440,6 +440,14 @@ static void test_hostile_files(void **state)
 {
     (void)state;
     expect_fail("bad_cycle", FSC_ERR_INVALID, (const char *[]){"node 0 (Add 'first')", "cycle", NULL});
+    expect_fail("bad_cycle_downstream", FSC_ERR_INVALID, (const char *[]){"cycle", NULL});
+    {
+        fsc_ctx ctx = fsc_ctx_default();
+        fsc_graph *g = NULL;
+        fsc_error err;
+        assert_int_not_equal(fsc_onnx_load(FIX "bad_cycle_downstream.onnx", &ctx, &g, &err), FSC_OK);
+        assert_true(strstr(err.msg, "node 1 (Add 'first')") || strstr(err.msg, "node 2 (Relu 'loop')"));
+    }
     expect_fail("bad_dangling", FSC_ERR_INVALID,
                 (const char *[]){"node 0 (Add 'adder')", "input 'nowhere' is not produced", NULL});
     expect_fail("bad_conv_channels", FSC_ERR_INVALID,

@@ -62,6 +62,7 @@ static const num_case cases[] = {
       {"onnx/misc_ops.out2.npy", NULL, NULL}, {"onnx/misc_ops.out3.npy", NULL, NULL}},
      true},
     {"onnx/ln_gelu.onnx", {"x=onnx/ln_gelu.in0.npy"}, {{"onnx/ln_gelu.out0.npy", NULL, NULL}}, true},
+    {"onnx/ms_gelu.onnx", {"x=onnx/ms_gelu.in0.npy"}, {{"onnx/ms_gelu.out0.npy", NULL, NULL}}, true},
     {"onnx/old_opset.onnx", {"x=onnx/old_opset.in0.npy"}, {{"onnx/old_opset.out0.npy", NULL, NULL}}, true},
     /* fp32 rounding may move a value across a quantization step, so only fp64 is compared */
     {"onnx/qdq.onnx", {"x=onnx/qdq.in0.npy"}, {{"onnx/qdq.out0.npy", NULL, NULL}}, false},

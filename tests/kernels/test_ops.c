@@ -456,10 +456,15 @@ static void test_dispatch(void **state)
     const fsc_tensor *in2[2] = {&y1, g->values[sv_id].constant};
     assert_int_equal(fsc_kernel_run(g, n2, a, &c, in2, &y2, &err), FSC_OK);
     assert_int_equal(y2.dtype, FSC_DT_I8);
-    /* refusals: integer quantization, a missing input, a wrong container (block FMA is wired: test_blockfma_kernels) */
+    /* integer mode (quant_int.h): a quantize outside an int8 conv/linear runs as in fake mode */
     fsc_arith ia = *a;
     ia.quant = FSC_QUANT_INTEGER;
-    assert_false(fsc_kernel_supports(g, n2, &ia));
+    assert_true(fsc_kernel_supports(g, n2, &ia));
+    fsc_tensor yi;
+    assert_int_equal(fsc_kernel_run(g, n2, &ia, &c, in2, &yi, &err), FSC_OK);
+    assert_memory_equal(yi.data, y2.data, y2.nbytes);
+    fsc_tensor_free(&yi);
+    /* refusals: a missing input, a wrong container (block FMA is wired: test_blockfma_kernels) */
     fsc_tensor tmp;
     const fsc_tensor *missing[3] = {&xt, NULL, NULL};
     assert_int_equal(fsc_kernel_run(g, n0, a, &c, missing, &tmp, &err), FSC_ERR_INVALID);
