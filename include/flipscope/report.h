@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "flipscope/ctx.h"
 #include "flipscope/probe.h"
 #include "flipscope/probe_inspect.h"
 #include "flipscope/status.h"
@@ -91,7 +92,7 @@ typedef struct fsc_report_localize {
     int n_ops;
     fsc_report_op_error *ops;
     int n_top;
-    int top[10];            /* indices into ops, worst isolated error first */
+    int top[10];            /* indices into ops, worst isolated error first (ops with a non-zero one) */
     bool has_margin;
     double margin_delta;    /* target margin - reference margin */
 } fsc_report_localize;
@@ -142,6 +143,14 @@ void fsc_report_add_command(fsc_report *r, const char *const *argv, int argc);
 fsc_status fsc_report_add_inspect(fsc_report *r, const fsc_graph *g, fsc_error *err);
 /* Takes the drift result (moved: *res is left empty). */
 void fsc_report_take_drift(fsc_report *r, fsc_drift_result *res);
+/* The configuration worth localizing against the reference: a compared one
+ * that is not bit-identical to it, flipped ones first, then the largest
+ * |margin delta|; -1 when there is none. Index into r->drift.cfg. */
+int fsc_report_pick_localize_target(const fsc_report *r);
+/* Runs the localize probe (relative L2, top 10, margin attribution) between
+ * reference and target on g and inputs into the report. */
+fsc_status fsc_report_add_localize(fsc_report *r, const fsc_graph *g, const fsc_tensor *inputs, const char *reference,
+                                   const char *target, const fsc_ctx *ctx, fsc_error *err);
 /* Computes the gates and the honest claim from what is present. */
 void fsc_report_finish(fsc_report *r);
 

@@ -78,3 +78,8 @@ void fsc_cli_inspect_text(FILE *f, const fsc_inspect_result *r, const char *mode
 /* Prints the gates and the honest claim of a finished report, and where it was written (cmd_report.c). */
 struct fsc_report;
 void fsc_cli_report_summary(FILE *f, const struct fsc_report *r, const char *dir);
+/* Localizes for a report: which = a configuration, "auto" (fsc_report_pick_localize_target) or "none";
+   adds the reproducing localize command (model NULL = built-in, size != 0 = not reproducible by localize). */
+fsc_status fsc_cli_report_localize(struct fsc_report *rep, const fsc_graph *g, const fsc_tensor *in, const char *which,
+                                   const char *model, const char *const *inputs, int n_inputs, unsigned long long seed,
+                                   long long size, const fsc_ctx *ctx, fsc_error *err);

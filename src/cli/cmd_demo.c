@@ -29,6 +29,8 @@ static void help(FILE *f)
             "                    %s)\n"
             "  --threads N       kernel threads\n"
             "  --out DIR         also write the results write-up: DIR/report.md, report.json, report.html\n"
+            "  --localize CFG|auto|none  with --out: localize the difference per op between the reference and\n"
+            "                    CFG (auto, the default: the configuration that flipped, else the one moved most)\n"
             "  --json            machine-readable output\n",
             DEMO_CONFIGS);
 }
@@ -79,9 +81,10 @@ static void honest_claim(FILE *f, const fsc_drift_result *r)
 }
 
 /* The demo's results write-up in dir (takes over res). */
-static fsc_status write_report(const fsc_graph *g, const fsc_synth_opts *so, uint64_t input_seed, const char *between,
-                               const fsc_tie_result *tr, fsc_drift_result *res, long long runs, const char *configs,
-                               const char *dir, bool json, fsc_error *err)
+static fsc_status write_report(const fsc_graph *g, const fsc_tensor *x, const fsc_synth_opts *so, uint64_t input_seed,
+                               const char *between, const fsc_tie_result *tr, fsc_drift_result *res, long long runs,
+                               const char *configs, const char *localize, const char *dir, bool json,
+                               const fsc_ctx *ctx, fsc_error *err)
 {
     fsc_report rep;
     fsc_report_init(&rep, "demo");
@@ -98,11 +101,15 @@ static fsc_status write_report(const fsc_graph *g, const fsc_synth_opts *so, uin
     char runs_s[24], size_s[24];
     snprintf(runs_s, sizeof runs_s, "%lld", runs);
     snprintf(size_s, sizeof size_s, "%lld", (long long)so->height);
-    const char *words[] = {"flipscope", "demo", "--runs", runs_s, "--size", size_s, "--configs", configs, "--out", dir};
-    fsc_report_add_command(&rep, words, 10);
+    const char *words[] = {"flipscope", "demo",    "--runs", runs_s,   "--size", size_s,
+                           "--configs", configs, "--localize", localize, "--out",  dir};
+    fsc_report_add_command(&rep, words, 12);
     fsc_status st = fsc_report_add_inspect(&rep, g, err);
     if (!st) {
         fsc_report_take_drift(&rep, res);
+        st = fsc_cli_report_localize(&rep, g, x, localize, NULL, NULL, 0, input_seed, so->height, ctx, err);
+    }
+    if (!st) {
         fsc_report_finish(&rep);
         st = fsc_report_write(&rep, dir, err);
         if (!st) fsc_cli_report_summary(json ? stderr : stdout, &rep, dir);
@@ -117,8 +124,9 @@ int fsc_cmd_demo(int argc, char **argv)
         {"runs", required_argument, 0, 'n'},    {"size", required_argument, 0, 'z'},
         {"configs", required_argument, 0, 'c'}, {"threads", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},          {"out", required_argument, 0, 'o'},
+        {"localize", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    const char *out = NULL;
+    const char *out = NULL, *localize = "auto";
     long long runs = 100, size = 224, threads = 0;
     char configs_buf[1024] = DEMO_CONFIGS, configs_arg[1024];
     bool json = false;
@@ -135,6 +143,7 @@ int fsc_cmd_demo(int argc, char **argv)
             if (!*optarg) return fsc_cli_error("--out needs a directory");
             out = optarg;
             break;
+        case 'l': localize = optarg; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -222,7 +231,7 @@ int fsc_cmd_demo(int argc, char **argv)
         fsc_cli_drift_text(stdout, &res);
         honest_claim(stdout, &res);
     }
-    if (out && write_report(g, &so, input_seed, configs[most], &tr, &res, runs, configs_arg, out, json, &err)) goto fail;
+    if (out && write_report(g, &x, &so, input_seed, configs[most], &tr, &res, runs, configs_arg, localize, out, json, &ctx, &err)) goto fail;
     rc = FSC_EXIT_OK;
     goto out;
 fail:

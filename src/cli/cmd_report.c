@@ -32,6 +32,9 @@ static void help(FILE *f)
             "  --input FILE.npy    the input of a single-input model; NAME=FILE.npy for several (repeatable)\n"
             "  --seed N            draw inputs not given with --input from N(0,1) with this seed (default 1234)\n"
             "  --size N            input height and width of the built-in model (default 224)\n"
+            "  --localize CFG|auto|none  localize the difference between the reference and CFG per op\n"
+            "                      (auto, the default: the configuration that flipped, else the one whose\n"
+            "                      margin moved most; none: skip)\n"
             "  --threads N         kernel threads (results never depend on it)\n\n"
             "example:\n"
             "  flipscope report model.onnx --input x.npy --runs 10 --out results/\n",
@@ -47,6 +50,42 @@ void fsc_cli_report_summary(FILE *f, const fsc_report *r, const char *dir)
     if (dir) fprintf(f, "\nwrote %s/report.md, %s/report.json, %s/report.html\n", dir, dir, dir);
 }
 
+fsc_status fsc_cli_report_localize(fsc_report *rep, const fsc_graph *g, const fsc_tensor *in, const char *which,
+                                   const char *model, const char *const *inputs, int n_inputs, unsigned long long seed,
+                                   long long size, const fsc_ctx *ctx, fsc_error *err)
+{
+    if (!strcmp(which, "none")) return FSC_OK;
+    const char *ref = rep->drift.cfg[rep->drift.reference].name, *target = which;
+    if (!strcmp(which, "auto")) {
+        int t = fsc_report_pick_localize_target(rep);
+        if (t < 0) return FSC_OK; /* every configuration matched the reference bit for bit: nothing to localize */
+        target = rep->drift.cfg[t].name;
+    }
+    fprintf(stderr, "localizing %s against %s\n", target, ref);
+    fsc_status st = fsc_report_add_localize(rep, g, in, ref, target, ctx, err);
+    if (st) return st;
+    if (size) return FSC_OK; /* the built-in model at another size: the report/demo line reproduces it */
+    const char *words[40];
+    char seed_s[24];
+    snprintf(seed_s, sizeof seed_s, "%llu", seed);
+    int n = 0;
+    words[n++] = "flipscope";
+    words[n++] = "localize";
+    if (model) words[n++] = model;
+    words[n++] = "--reference";
+    words[n++] = ref;
+    words[n++] = "--target";
+    words[n++] = target;
+    for (int i = 0; i < n_inputs && n < 36; i++) {
+        words[n++] = "--input";
+        words[n++] = inputs[i];
+    }
+    words[n++] = "--seed";
+    words[n++] = seed_s;
+    fsc_report_add_command(rep, words, n);
+    return FSC_OK;
+}
+
 int fsc_cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -54,9 +93,10 @@ int fsc_cmd_report(int argc, char **argv)
         {"runs", required_argument, 0, 'n'},    {"input", required_argument, 0, 'i'},
         {"seed", required_argument, 0, 's'},    {"threads", required_argument, 0, 't'},
         {"size", required_argument, 0, 'z'},    {"out", required_argument, 0, 'o'},
+        {"localize", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     char configs_buf[2048] = DEFAULT_CONFIGS, configs_arg[2048];
-    const char *reference = NULL, *out = NULL;
+    const char *reference = NULL, *out = NULL, *localize = "auto";
     const char *inputs[FSC_CLI_MAX_LIST];
     int n_inputs = 0;
     long long runs = 100, seed = 1234, threads = 0, size = 0;
@@ -75,6 +115,7 @@ int fsc_cmd_report(int argc, char **argv)
         case 't': if (!fsc_cli_int("--threads", optarg, 1, 256, &threads)) return FSC_EXIT_USAGE; break;
         case 'z': if (!fsc_cli_int("--size", optarg, 8, 1024, &size)) return FSC_EXIT_USAGE; break;
         case 'o': out = optarg; break;
+        case 'l': localize = optarg; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -170,6 +211,9 @@ int fsc_cmd_report(int argc, char **argv)
                         .reference = reference, .stop_at_argmax_drift = true};
     if (fsc_probe_drift(g, in, &o, &ctx, &res, &err)) goto fail;
     fsc_report_take_drift(&rep, &res);
+    if (fsc_cli_report_localize(&rep, g, in, localize, model, inputs, n_inputs, (unsigned long long)seed, size, &ctx,
+                                &err))
+        goto fail;
     fsc_report_finish(&rep);
     if (fsc_report_write(&rep, out, &err)) goto fail;
     printf("flipscope report: %s\n", rep.model_desc);

@@ -140,8 +140,12 @@ void fsc_report_claim(fsc_report *r)
         put(&b, "Placement of ops on devices was not measured. ");
     if (r->has_localize && r->localize.n_top) {
         const fsc_report_op_error *o = &r->localize.ops[r->localize.top[0]];
-        put(&b, "Between %s and %s the largest isolated op error is at node %d '%s' (%s). ", r->localize.reference,
+        put(&b, "Between %s and %s the largest isolated op error is at node %d '%s' (%s)", r->localize.reference,
             r->localize.target, o->node, o->name, o->op);
+        if (r->localize.has_margin && isfinite(o->margin_contrib))
+            put(&b, ", which moves the margin by %+.6g of the %+.6g between them", o->margin_contrib,
+                r->localize.margin_delta);
+        put(&b, ". ");
     } else if (r->has_localize) {
         put(&b, "Localization between %s and %s found no op with an isolated error. ", r->localize.reference,
             r->localize.target);

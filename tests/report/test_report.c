@@ -24,6 +24,7 @@
 
 #include "flipscope/exec.h"
 #include "flipscope/model_io.h"
+#include "flipscope/probe_localize.h"
 #include "flipscope/report.h"
 #include "flipscope/sha256.h"
 #include "flipscope/synth.h"
@@ -584,6 +585,26 @@ static void test_real_builtin(void **state)
     snprintf(r.model_desc, sizeof r.model_desc, "built-in 16x16");
     assert_int_equal(fsc_report_add_inspect(&r, g, &err), FSC_OK);
     fsc_report_take_drift(&r, &d);
+    /* localization: auto picks a configuration that is not bit-identical to the reference */
+    int want_t = -1;
+    for (int pass = 0; pass < 2 && want_t < 0; pass++) /* flipped ones first, then any that differs */
+        for (int i = 0; i < r.drift.n; i++) {
+            const fsc_drift_config *c = &r.drift.cfg[i];
+            if (!c->compared || c->exact_equal || (pass == 0 && c->argmax_agrees)) continue;
+            if (want_t < 0 || fabs(c->margin_delta) > fabs(r.drift.cfg[want_t].margin_delta)) want_t = i;
+        }
+    assert_true(want_t > 0);
+    assert_int_equal(fsc_report_pick_localize_target(&r), want_t);
+    assert_int_equal(fsc_report_add_localize(&r, g, &x, "emu:fp32", "emu:fp16-acc16", &ctx, &err), FSC_OK);
+    /* the bars expected: op outputs with a non-zero isolated error, from the probe run directly */
+    fsc_localize_result lr;
+    fsc_localize_opts lo = fsc_localize_default();
+    assert_int_equal(fsc_probe_localize(g, &x, "emu:fp32", "emu:fp16-acc16", &lo, &ctx, &lr, &err), FSC_OK);
+    int want_iso = 0;
+    for (int i = 0; i < lr.n_rows; i++) want_iso += lr.rows[i].iso.rel_l2 > 0;
+    assert_int_equal(r.localize.n_ops, lr.n_rows);
+    assert_true(want_iso > 0);
+    fsc_localize_result_free(&lr);
     fsc_report_finish(&r);
     /* the float model: 5 convs, 5 SiLUs, ... and no quantization */
     assert_int_equal(r.gates[FSC_GATE_ACT_QUANT].state, FSC_GATE_FAIL);
@@ -601,7 +622,7 @@ static void test_real_builtin(void **state)
     assert_int_equal(fsc_report_markdown(&r, &md, &l, &err), FSC_OK);
     assert_int_equal(fsc_report_json_text(&r, &js, &l, &err), FSC_OK);
     assert_int_equal(fsc_report_html(&r, &html, &l, &err), FSC_OK);
-    assert_int_equal(check_md_tables(md), 6);
+    assert_int_equal(check_md_tables(md), 7); /* + the localization ranking */
     cJSON *doc = check_report_schema(js, "report");
     assert_true(is_obj(doc, "quantization"));
     assert_int_equal(get(get(doc, "quantization"), "ops")->valueint, 14);
@@ -609,6 +630,8 @@ static void test_real_builtin(void **state)
     check_html_basics(html);
     assert_int_equal(count(html, "class=\"point margin"), 4);
     assert_int_equal(count(html, "class=\"bar logit\""), 8);
+    assert_int_equal(count(html, "class=\"bar isoerr"), want_iso);
+    assert_int_equal(count(html, "<svg"), 3);
     free(md);
     free(js);
     free(html);
