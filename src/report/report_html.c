@@ -368,8 +368,8 @@ fsc_status fsc_report_html(const fsc_report *r, char **out, size_t *len, fsc_err
     if (!f) return FSC_ERR_NOMEM;
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-          "img-src data:\">\n<title>flipscope report: ",
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+          "<title>flipscope report: ",
           f);
     fsc_report_html_esc(f, r->model_desc);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>flipscope report</h1>\n", CSS);
