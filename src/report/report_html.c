@@ -314,7 +314,7 @@ static void h_localize(FILE *f, const fsc_report *r)
     fsc_report_html_esc(f, l->target);
     fputs(" against ", f);
     fsc_report_html_esc(f, l->reference);
-    fprintf(f, ", %d ops compared; error metric ", l->n_ops);
+    fprintf(f, ", %d op outputs compared; error metric ", l->n_ops);
     fsc_report_html_esc(f, l->metric);
     fputs(".", f);
     if (l->has_margin) fprintf(f, " Margin delta %+.6g.", l->margin_delta);

@@ -7,7 +7,7 @@
 
 #include "report/report_internal.h"
 
-/* A table cell: '|' escaped, line breaks and backticks flattened. */
+/* A table cell: '|' escaped, '<' and '>' as entities, line breaks and backticks flattened. */
 static void cell(FILE *f, const char *s)
 {
     fputc(' ', f);
@@ -15,9 +15,21 @@ static void cell(FILE *f, const char *s)
         if (*s == '|') fputs("\\|", f);
         else if (*s == '\n' || *s == '\r') fputc(' ', f);
         else if (*s == '`') fputc('\'', f);
+        else if (*s == '<') fputs("&lt;", f); /* no raw HTML from names or messages */
+        else if (*s == '>') fputs("&gt;", f);
         else fputc(*s, f);
     }
     fputs(" |", f);
+}
+
+/* Paragraph text: '<' and '>' as entities, so names from a model never become HTML. */
+static void para(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '<') fputs("&lt;", f);
+        else if (*s == '>') fputs("&gt;", f);
+        else fputc(*s, f);
+    }
 }
 
 static void cellf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -109,7 +121,10 @@ static void md_commands(FILE *f, const fsc_report *r)
 
 static void counts_line(FILE *f, const fsc_inspect_count *c, int n)
 {
-    for (int i = 0; i < n; i++) fprintf(f, "%s%d %s", i ? ", " : "", c[i].count, c[i].name);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s%d ", i ? ", " : "", c[i].count);
+        para(f, c[i].name);
+    }
     if (!n) fprintf(f, "none");
 }
 
@@ -136,7 +151,9 @@ static void md_quant(FILE *f, const fsc_report *r)
     cellf(f, "%d", q->n_deq_consumers); row_end(f);
     row_start(f); cell(f, "real ops reading quantized values"); cell(f, q->n_q_consumers ? "yes" : "no");
     cellf(f, "%d", q->n_q_consumers); row_end(f);
-    fprintf(f, "\nInterpretation: %s.\n\n", q->interpretation);
+    fprintf(f, "\nInterpretation: ");
+    para(f, q->interpretation);
+    fprintf(f, ".\n\n");
 }
 
 static void md_placement(FILE *f, const fsc_report *r)
@@ -263,7 +280,10 @@ static void md_localize(FILE *f, const fsc_report *r)
         return;
     }
     const fsc_report_localize *l = &r->localize;
-    fprintf(f, "%s against %s, %d ops compared; error metric %s.", l->target, l->reference, l->n_ops, l->metric);
+    para(f, l->target);
+    fprintf(f, " against ");
+    para(f, l->reference);
+    fprintf(f, ", %d op outputs compared; error metric %s.", l->n_ops, l->metric);
     if (l->has_margin) fprintf(f, " Margin delta %+.6g.", l->margin_delta);
     fprintf(f, "\n\n");
     if (!l->n_top) {
@@ -323,6 +343,8 @@ fsc_status fsc_report_markdown(const fsc_report *r, char **out, size_t *len, fsc
     md_comparison(f, r);
     md_localize(f, r);
     md_gates(f, r);
-    fprintf(f, "## Honest claim\n\n%s\n", r->claim);
+    fprintf(f, "## Honest claim\n\n");
+    para(f, r->claim);
+    fputc('\n', f);
     return fsc_report_stream_done(f, out, len, "Markdown", err);
 }
