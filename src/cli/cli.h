@@ -31,6 +31,7 @@ int fsc_cmd_backends(int argc, char **argv);
 int fsc_cmd_drift(int argc, char **argv);
 int fsc_cmd_demo(int argc, char **argv);
 int fsc_cmd_synth(int argc, char **argv);
+int fsc_cmd_plan(int argc, char **argv);
 int fsc_cmd_localize(int argc, char **argv);
 int fsc_cmd_inspect(int argc, char **argv);
 int fsc_cmd_quantize(int argc, char **argv);

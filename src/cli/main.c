@@ -11,6 +11,7 @@ static const fsc_cli_cmd commands[] = {
     {"localize", "find the ops where a target configuration departs from a reference, and rank them",
      fsc_cmd_localize},
     {"backends", "list every configuration, what hardware it stands for, how sure we are", fsc_cmd_backends},
+    {"plan", "which device of a compute-unit preset runs each op (Core ML compute plan)", fsc_cmd_plan},
     {"synth", "build the built-in AmplifiedConvTie model and write it to a file", fsc_cmd_synth},
     {"inspect", "report a model's quantization evidence (op/dtype counts, QDQ pairs, classification)", fsc_cmd_inspect},
     {"quantize", "build the W8A8 program of a float model the way coremltools does", fsc_cmd_quantize},
