@@ -151,6 +151,10 @@ int fsc_report_pick_localize_target(const fsc_report *r);
  * reference and target on g and inputs into the report. */
 fsc_status fsc_report_add_localize(fsc_report *r, const fsc_graph *g, const fsc_tensor *inputs, const char *reference,
                                    const char *target, const fsc_ctx *ctx, fsc_error *err);
+/* Placement of every probed configuration named PROFILE:PRESET (docs/plan.md)
+ * under its profile's rules; emu:* and other non-profile configurations
+ * have no plan and are skipped (no placement = "not measured"). */
+fsc_status fsc_report_add_placement(fsc_report *r, const fsc_graph *g, fsc_error *err);
 /* Computes the gates and the honest claim from what is present. */
 void fsc_report_finish(fsc_report *r);
 

@@ -114,6 +114,9 @@ static fsc_status write_report(const fsc_graph *g, const fsc_tensor *x, const fs
     fsc_status st = fsc_report_add_inspect(&rep, g, err);
     if (!st) {
         fsc_report_take_drift(&rep, res);
+        st = fsc_report_add_placement(&rep, g, err);
+    }
+    if (!st) {
         st = fsc_cli_report_localize(&rep, g, x, localize, NULL, NULL, 0, input_seed, so->height, ctx, err);
     }
     if (!st) {

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "flipscope/model_io.h"
+#include "flipscope/plan.h"
 #include "flipscope/report.h"
 #include "flipscope/synth.h"
 
@@ -35,10 +36,23 @@ static void help(FILE *f)
             "  --localize CFG|auto|none  localize the difference between the reference and CFG per op\n"
             "                      (auto, the default: the configuration that flipped, else the one whose\n"
             "                      margin moved most; none: skip)\n"
+            "  --profile P         a device profile (NAME or FILE.profile, docs/plan.md) whose presets become\n"
+            "                      configurations P:<preset> (repeatable); coreml:* are built in. Configurations\n"
+            "                      of a profile also get a placement plan in the report\n"
             "  --threads N         kernel threads (results never depend on it)\n\n"
             "example:\n"
             "  flipscope report model.onnx --input x.npy --runs 10 --out results/\n",
             DEFAULT_CONFIGS);
+}
+
+/* True when --profile ARG names the profile called name (a file: its base name without ".profile"). */
+static bool profile_arg_is(const char *arg, const char *name)
+{
+    const char *base = strrchr(arg, '/');
+    base = base ? base + 1 : arg;
+    size_t n = strlen(base), sfx = strlen(".profile");
+    if (n > sfx && !strcmp(base + n - sfx, ".profile")) n -= sfx;
+    return strlen(name) == n && !strncmp(base, name, n);
 }
 
 void fsc_cli_report_summary(FILE *f, const fsc_report *r, const char *dir)
@@ -93,12 +107,15 @@ int fsc_cmd_report(int argc, char **argv)
         {"runs", required_argument, 0, 'n'},    {"input", required_argument, 0, 'i'},
         {"seed", required_argument, 0, 's'},    {"threads", required_argument, 0, 't'},
         {"size", required_argument, 0, 'z'},    {"out", required_argument, 0, 'o'},
-        {"localize", required_argument, 0, 'l'},
+        {"localize", required_argument, 0, 'l'}, {"profile", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     char configs_buf[2048] = DEFAULT_CONFIGS, configs_arg[2048];
     const char *reference = NULL, *out = NULL, *localize = "auto";
     const char *inputs[FSC_CLI_MAX_LIST];
-    int n_inputs = 0;
+    int n_inputs = 0, n_profiles = 0;
+    const char *profiles[8];
+    const fsc_profile *prof;
+    fsc_error perr;
     long long runs = 100, seed = 1234, threads = 0, size = 0;
     optind = 1;
     int c;
@@ -116,6 +133,11 @@ int fsc_cmd_report(int argc, char **argv)
         case 'z': if (!fsc_cli_int("--size", optarg, 8, 1024, &size)) return FSC_EXIT_USAGE; break;
         case 'o': out = optarg; break;
         case 'l': localize = optarg; break;
+        case 'P':
+            if (n_profiles == 8) return fsc_cli_error("too many --profile options (at most 8)");
+            if (fsc_profile_use(optarg, &prof, &perr)) return fsc_cli_fail("report", &perr);
+            profiles[n_profiles++] = optarg;
+            break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -182,6 +204,10 @@ int fsc_cmd_report(int argc, char **argv)
             }
             words[n++] = "--seed";
             words[n++] = seed_s;
+            for (int i = 0; i < n_profiles; i++) {
+                words[n++] = "--profile";
+                words[n++] = profiles[i];
+            }
             if (size && which == 0) {
                 words[n++] = "--size";
                 words[n++] = size_s;
@@ -211,6 +237,19 @@ int fsc_cmd_report(int argc, char **argv)
                         .reference = reference, .stop_at_argmax_drift = true};
     if (fsc_probe_drift(g, in, &o, &ctx, &res, &err)) goto fail;
     fsc_report_take_drift(&rep, &res);
+    if (fsc_report_add_placement(&rep, g, &err)) goto fail;
+    for (int i = 0; i < rep.n_placement && !size; i++) {
+        const char *pw[12] = {"flipscope", "plan"};
+        int n = 2;
+        if (model) pw[n++] = model;
+        pw[n++] = "--units";
+        pw[n++] = rep.placement[i].preset;
+        pw[n++] = "--profile";
+        pw[n++] = rep.placement[i].profile;
+        for (int k = 0; k < n_profiles; k++) /* a profile given as a file is named by its path */
+            if (profile_arg_is(profiles[k], rep.placement[i].profile)) pw[n - 1] = profiles[k];
+        fsc_report_add_command(&rep, pw, n);
+    }
     if (fsc_cli_report_localize(&rep, g, in, localize, model, inputs, n_inputs, (unsigned long long)seed, size, &ctx,
                                 &err))
         goto fail;

@@ -31,6 +31,11 @@ static bool is_flipped(const fsc_drift_config *c) { return c->compared && !c->ar
 static bool is_emulated_ran(const fsc_drift_config *c) { return c->logits && c->info.emulated; }
 static bool is_real_ran(const fsc_drift_config *c) { return c->logits && !c->info.emulated; }
 
+static bool is_hypothesis(const fsc_drift_config *c)
+{
+    return c->logits && c->info.certainty && strstr(c->info.certainty, "hypothesis");
+}
+
 static int count(const fsc_drift_result *d, cfg_pred p)
 {
     int n = 0;
@@ -114,6 +119,12 @@ static void limits(claim_buf *b, const fsc_report *r, int ran)
         put(b, ") are runs of real backends on this machine. ");
     } else if (real) {
         put(b, "Every row is a run of a real backend on this machine, not of other hardware. ");
+    }
+    int hyp = count(d, is_hypothesis);
+    if (hyp) {
+        names(b, d, is_hypothesis);
+        put(b, " rest%s partly on hypotheses about the hardware (see %s certainty). ", hyp == 1 ? "s" : "",
+            hyp == 1 ? "its" : "their");
     }
 }
 

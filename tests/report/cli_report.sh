@@ -38,6 +38,11 @@ check "report missing model" 2 "nothere.onnx" "$fs" report "$tmp/nothere.onnx" -
 : >"$tmp/afile"
 check "report --out is a file" 2 "afile" "$fs" report --size 16 --runs 1 --configs emu:fp32,emu:fp16 --out "$tmp/afile"
 
+check "report unknown profile" 2 "nosuch" "$fs" report --size 16 --runs 1 --profile nosuch --out "$tmp/x"
+# a profile configuration gets a placement plan and a plan line among the commands
+check "report with coreml:all" 0 "accelerator placement +PASS" "$fs" report --size 16 --runs 1 --configs emu:fp32,coreml:all --localize none --out "$tmp/p"
+grep -q '^| coreml:all | ' "$tmp/p/report.md" && ok "placement table row" || bad "no placement row for coreml:all"
+
 # a real run into a new nested directory: exactly the three files
 check "report built-in" 0 "wrote .*report.html" "$fs" report --size 16 --runs 2 --configs emu:fp32,emu:fp16-acc16 --out "$tmp/a/b"
 files=$(cd "$tmp/a/b" && ls -A | tr '\n' ' ')

@@ -94,11 +94,16 @@ check_report builtin "$tmp/builtin" 3 2
 
 # the seed fixture with its input; localization on (auto: the configuration that flipped)
 seed="$src/tests/fixtures/seed"
-seed_cfgs=emu:fp32,emu:fp16,emu:fp16-acc16
+seed_cfgs=emu:fp32,emu:fp16-acc16,coreml:all # coreml:all adds a placement plan
 [ -n "${FSC_TEST_QUICK:-}" ] && seed_cfgs=emu:fp32,emu:fp16-acc16 # sanitizer builds: two 224x224 configurations
 "$fs" report "$seed/seed.onnx" --input "$seed/input.npy" --runs 2 --configs "$seed_cfgs" \
     --out "$tmp/seed" >"$tmp/seed.log" 2>&1 && ok "report seed fixture" || { bad "report seed fixture"; cat "$tmp/seed.log"; }
 check_report seed "$tmp/seed" "$(tr , '\n' <<<"$seed_cfgs" | wc -l)" 2
+if [ -z "${FSC_TEST_QUICK:-}" ]; then
+    grep -q '^| coreml:all | 20 | 1 | 0 | ne (accelerator) 19, gpu 0, cpu 0 | 19 |$' "$tmp/seed/report.md" \
+        && grep -qE '"id":[[:space:]]*"accelerator_placement",' "$tmp/seed/report.json" \
+        && ok "seed: placement of coreml:all (19 of 20 ops on the NE, 1 constant)" || bad "seed: placement row"
+fi
 grep -q "$(sha256sum "$seed/seed.onnx" | cut -c1-64)" "$tmp/seed/report.json" && ok "seed: SHA-256 matches sha256sum" \
     || bad "seed: SHA-256 in report.json differs from sha256sum"
 

@@ -668,6 +668,63 @@ static void test_real_builtin(void **state)
     fsc_graph_free(g);
 }
 
+/* ---------------- placement from the coreml profile ---------------- */
+
+static void test_placement_coreml(void **state)
+{
+    (void)state;
+    fsc_error err;
+    fsc_error_clear(&err);
+    fsc_synth_opts so = fsc_synth_default();
+    so.height = so.width = 16;
+    fsc_graph *g = NULL;
+    assert_int_equal(fsc_synth_amplified_conv_tie(&so, &g, &err), FSC_OK);
+    fsc_report r;
+    fsc_report_init(&r, "report");
+    fsc_drift_result d;
+    memset(&d, 0, sizeof d);
+    d.n = 3;
+    d.cfg = calloc(3, sizeof *d.cfg);
+    assert_non_null(d.cfg);
+    d.runs = 1;
+    d.class_b = 1;
+    set_cfg(&d.cfg[0], "emu:fp32", 1, 0, NULL, 1);
+    set_cfg(&d.cfg[1], "coreml:cpu_only", 1, 0, &d.cfg[0], 1);
+    set_cfg(&d.cfg[2], "coreml:all", 1, 0, &d.cfg[0], 1);
+    fsc_report_take_drift(&r, &d);
+    assert_int_equal(fsc_report_add_placement(&r, g, &err), FSC_OK);
+    /* emu:fp32 has no plan; the built-in model's 14 computing ops (5 conv, 5 SiLU, mul, global average pool,
+       flatten, linear) are all NE ops in docs/plan.md's coreml table, so `all` puts every one on the NE */
+    assert_int_equal(r.n_placement, 2);
+    assert_string_equal(r.placement[0].config, "coreml:cpu_only");
+    assert_int_equal(r.placement[0].on_accelerator, 0);
+    assert_int_equal(r.placement[0].n_devices, 1);
+    assert_string_equal(r.placement[0].device[0], "cpu");
+    assert_int_equal(r.placement[0].ops_on[0], 14);
+    assert_string_equal(r.placement[1].config, "coreml:all");
+    assert_int_equal(r.placement[1].n_devices, 3);
+    assert_string_equal(r.placement[1].device[0], "ne");
+    assert_true(r.placement[1].accelerator[0]);
+    assert_int_equal(r.placement[1].on_accelerator, 14);
+    assert_int_equal(r.placement[1].n_ops - r.placement[1].n_load_time, 14);
+    fsc_report_finish(&r);
+    assert_int_equal(r.gates[FSC_GATE_PLACEMENT].state, FSC_GATE_PASS);
+    assert_true(r.gates[FSC_GATE_PLACEMENT].value == 14);
+    assert_non_null(strstr(r.claim, "Placement comes from device profiles"));
+    /* only coreml:all's certainty says "hypothesis" (its ne and gpu devices) */
+    assert_non_null(strstr(r.claim, " coreml:all rests partly on hypotheses"));
+    assert_null(strstr(r.claim, "cpu_only rest"));
+    char *js;
+    size_t l;
+    assert_int_equal(fsc_report_json_text(&r, &js, &l, &err), FSC_OK);
+    cJSON *doc = check_report_schema(js, "report");
+    assert_int_equal(cJSON_GetArraySize(get(doc, "placement")), 2);
+    cJSON_Delete(doc);
+    free(js);
+    fsc_report_free(&r);
+    fsc_graph_free(g);
+}
+
 /* ---------------- killed mid-write ---------------- */
 
 /* Names in dir starting with "report." */
@@ -753,7 +810,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_nist),     cmocka_unit_test(test_sha256_files),
         cmocka_unit_test(test_gates_and_claim), cmocka_unit_test(test_render_synthetic),
-        cmocka_unit_test(test_real_builtin),    cmocka_unit_test(test_killed_mid_write),
+        cmocka_unit_test(test_real_builtin),    cmocka_unit_test(test_placement_coreml),
+        cmocka_unit_test(test_killed_mid_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
