@@ -160,6 +160,8 @@ void fsc_report_claim(fsc_report *r)
     } else if (r->has_localize) {
         put(&b, "Localization between %s and %s found no op with an isolated error. ", r->localize.reference,
             r->localize.target);
+    } else if (r->gates[FSC_GATE_MAX_LOGIT_DELTA].state == FSC_GATE_FAIL) {
+        put(&b, "There was no difference to localize. ");
     } else {
         put(&b, "Which op introduced the difference was not measured. ");
     }

@@ -43,6 +43,14 @@ check "report unknown profile" 2 "nosuch" "$fs" report --size 16 --runs 1 --prof
 check "report with coreml:all" 0 "accelerator placement +PASS" "$fs" report --size 16 --runs 1 --configs emu:fp32,coreml:all --localize none --out "$tmp/p"
 grep -q '^| coreml:all | ' "$tmp/p/report.md" && ok "placement table row" || bad "no placement row for coreml:all"
 
+# the W8A8 program as a .mlpackage: both quantization gates pass, and coreml:all places the seed's 36 of 110
+# ops on the NE (the seed's published compute plan: 74 ops with no device, 36 on the NE)
+"$fs" synth --variant w8a8 --size 32 -o "$tmp/w8.mlpackage" --save-input "$tmp/w8x.npy" >/dev/null 2>&1
+check "report W8A8 mlpackage" 0 "weight-quantization evidence +PASS +6 weight" "$fs" report "$tmp/w8.mlpackage" --input "$tmp/w8x.npy" --runs 1 --configs coreml:cpu_only,coreml:all --out "$tmp/w8"
+grep -qE "activation-quantization evidence \| \*\*PASS\*\* \| 22 \|" "$tmp/w8/report.md" && grep -q "^| coreml:all | 110 | 74 | 0 | ne (accelerator) 36, gpu 0, cpu 0 | 36 |$" "$tmp/w8/report.md" \
+    && grep -qE '"format":[[:space:]]*"mlpackage"' "$tmp/w8/report.json" && ok "W8A8: 11+11 activation QDQ ops, 36 of 110 ops on the NE, directory hashed" \
+    || { bad "W8A8 report rows"; grep -E "activation-quant|coreml:all \|" "$tmp/w8/report.md"; }
+
 # a real run into a new nested directory: exactly the three files
 check "report built-in" 0 "wrote .*report.html" "$fs" report --size 16 --runs 2 --configs emu:fp32,emu:fp16-acc16 --out "$tmp/a/b"
 files=$(cd "$tmp/a/b" && ls -A | tr '\n' ' ')

@@ -306,6 +306,7 @@ static void test_gates_and_claim(void **state)
     assert_int_equal(r.gates[FSC_GATE_ARGMAX_FLIP].state, FSC_GATE_FAIL);
     assert_true(r.gates[FSC_GATE_ARGMAX_FLIP].value == 0);
     assert_non_null(strstr(r.claim, "exactly the reference emu:fp32's output"));
+    assert_non_null(strstr(r.claim, "There was no difference to localize"));
     fsc_report_free(&r);
 
     /* no drift at all: every drift gate n/a */
