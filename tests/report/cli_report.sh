@@ -51,6 +51,16 @@ grep -qE "activation-quantization evidence \| \*\*PASS\*\* \| 22 \|" "$tmp/w8/re
     && grep -qE '"format":[[:space:]]*"mlpackage"' "$tmp/w8/report.json" && ok "W8A8: 11+11 activation QDQ ops, 36 of 110 ops on the NE, directory hashed" \
     || { bad "W8A8 report rows"; grep -E "activation-quant|coreml:all \|" "$tmp/w8/report.md"; }
 
+# a real backend next to an emulated row (when one is built here): the claim tells them apart
+real=$("$fs" backends | awk '$2 == "[real]" && $3 == "available" { print $1; exit }')
+if [ -n "$real" ]; then
+    check "report with real backend $real" 0 "are runs of real backends on this machine" "$fs" report --size 16 --runs 1 --configs "emu:fp32,$real" --localize none --out "$tmp/real"
+    grep -qE '"emulated":[[:space:]]*false' "$tmp/real/report.json" && grep -q "| $real | compared | real backend |" "$tmp/real/report.md" \
+        && ok "real backend marked real in JSON and Markdown" || bad "real backend rows"
+else
+    echo "note: no real backend built here; the mixed emulated/real claim is checked in test_report"
+fi
+
 # a real run into a new nested directory: exactly the three files
 check "report built-in" 0 "wrote .*report.html" "$fs" report --size 16 --runs 2 --configs emu:fp32,emu:fp16-acc16 --out "$tmp/a/b"
 files=$(cd "$tmp/a/b" && ls -A | tr '\n' ' ')

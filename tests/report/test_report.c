@@ -283,6 +283,14 @@ static void test_gates_and_claim(void **state)
     assert_non_null(strstr(r.claim, "Quantization evidence was not measured"));
     assert_non_null(strstr(r.claim, "seed 7"));
 
+    /* a real backend among emulated rows: the claim names which is which */
+    r.drift.cfg[1].info.emulated = false;
+    fsc_report_finish(&r);
+    assert_non_null(strstr(r.claim, "The emulated rows (emu:fp32 and emu:fp64) model hardware arithmetic"));
+    assert_non_null(strstr(r.claim, "the other rows (emu:fp16) are runs of real backends on this machine"));
+    assert_null(strstr(r.claim, "every row is emulated"));
+    r.drift.cfg[1].info.emulated = true;
+
     /* instability: the claim no longer says there was none */
     r.drift.cfg[1].raw_drift = true;
     r.drift.cfg[1].first_drift_run = 2;
