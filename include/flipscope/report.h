@@ -36,7 +36,7 @@ extern "C" {
 
 #define FSC_TOOL_NAME "flipscope 0.1.0"
 #define FSC_JSON_SCHEMA_VERSION 1
-#define FSC_REPORT_MAX_COMMANDS 8
+#define FSC_REPORT_MAX_COMMANDS 24
 #define FSC_REPORT_MAX_DEVICES 16
 
 typedef enum fsc_gate_state { FSC_GATE_NA = 0, FSC_GATE_PASS, FSC_GATE_FAIL } fsc_gate_state;
