@@ -4,29 +4,7 @@
 # file size limit (SIGXFSZ, deterministic) leaving no report.* file and an
 # earlier report untouched. Usage: cli_report.sh FLIPSCOPE SRC_DIR
 set -u
-fs=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-
-check() { # name expected_rc grep_pattern cmd...
-    local name=$1 want=$2 pat=$3
-    shift 3
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" != "$want" ]; then bad "$name: exit $rc, expected $want"; echo "$out" | head -20; return; fi
-    if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then bad "$name: output lacks /$pat/"; echo "$out" | head -20; return; fi
-    ok "$name"
-}
-one_line() {
-    local name=$1
-    shift
-    n=$("$@" 2>&1 >/dev/null | wc -l)
-    [ "$n" = 1 ] && ok "$name" || bad "$name: $n lines on stderr"
-}
+. "$(dirname "$0")/../cli/lib.bash" "$@"
 
 check "report --help" 0 "--out DIR" "$fs" report --help
 check "report without --out" 2 "report needs --out DIR" "$fs" report --size 16 --runs 1
