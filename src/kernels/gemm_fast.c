@@ -8,6 +8,7 @@
  * to K-1. Lanes span columns, so each output's sum is sequential in k; the
  * epilogue adds the bias in the accumulator format and rounds to storage
  * exactly as fsc_dot_ref and the reference kernels do. */
+#include <cpuid.h>
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,13 @@ static const ukr ukrs[3][K_COUNT] = {
     {{8, 32, uk_f32_avx512}, {4, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}},
 };
 
+/* F16C via CPUID leaf 1, ECX bit 29: clang's __builtin_cpu_supports does not know "f16c". */
+static bool cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+
 int fsc_fastmm_isa(int max_isa)
 {
     const char *env = getenv("FSC_KERNEL_ISA"); /* tests and benchmarks pin a variant */
@@ -268,7 +276,7 @@ int fsc_fastmm_isa(int max_isa)
     if (max_isa < 0) max_isa = 2;
     __builtin_cpu_init();
     int best = 0;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) best = 1;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) best = 1;
     if (best == 1 && __builtin_cpu_supports("avx512f")) best = 2;
     return best < max_isa ? best : max_isa;
 }
