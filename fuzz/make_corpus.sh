@@ -11,7 +11,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/fuzz/corpus
 seedgen=${1:-$root/build-fuzz/fuzz_seedgen}
 fx=$root/tests/fixtures
-mkdir -p "$out"/{onnx,mlmodel,weights,manifest,mlpackage,npy,graph}
+mkdir -p "$out"/{onnx,mlmodel,weights,manifest,mlpackage,npy,graph,profile}
+for f in "$root"/profiles/*.profile; do [ -f "$f" ] && cp "$f" "$out/profile/"; done
 
 small() { find "$@" -maxdepth 1 -type f -size -65k; }
 for f in $(small "$fx/onnx" -name '*.onnx') $(small "$fx/quantize" -name '*.onnx') $(small "$fx/misc_ops" -name '*.onnx'); do

@@ -13,7 +13,8 @@
  *     addition, in the order M.order (sequential k = 0..K-1; pairwise
  *     recursive halving; or blocked: sequential sums of M.block terms, then
  *     the block sums added sequentially);
- *   - or, when M.block_fma.block > 0, the tensor-core block FMA of blockfma.h;
+ *   - or, when M.block_fma.block > 0, the tensor-core block FMA (fsc_blockfma
+ *     below, src/core/blockfma.c; operands rounded to block_fma.in first);
  *   - the bias, when present, is added once after the dot product, in M.accum;
  *   - the result is rounded to M.storage (nearest-even) when the op writes it.
  * Elementwise ops compute in double from their (already rounded) inputs and
@@ -105,7 +106,8 @@ const fsc_arith *fsc_arith_preset_at(int i);
 /* Built-in preset by name ("fp32", "fp16", ...); NULL when unknown. */
 const fsc_arith *fsc_arith_preset(const char *name);
 
-/* One block FMA: d = round(sum_{k<K} a[k]*b[k] + c) under p, for K <= p->block.
+/* One block FMA: d = round(sum_{k<K} a[k]*b[k] + c) under p, for K <= p->block
+ * (at most 256).
  * a, b must already be values of p->in; c a value of p->out's accumulator
  * (binary32 or fp16 held in a double). Returns the rounded result. */
 double fsc_blockfma_step(const double *a, const double *b, int K, double c, const fsc_blockfma *p);

@@ -66,6 +66,11 @@ fsc_status fsc_engine_run(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *o
  * prepared constants are used). Allocates out[0 .. n_out). */
 fsc_status fsc_engine_run_node(fsc_engine *e, int node, const fsc_tensor *const *in, fsc_tensor *out,
                                fsc_error *err);
+/* Opens an engine that runs every computing node of g on backend b (taking
+ * ownership of b, also on failure): for callers that build a backend
+ * themselves, e.g. tests that plant a fault by wrapping the emulator. */
+fsc_status fsc_engine_open_backend(fsc_backend *b, const fsc_graph *g, const fsc_ctx *ctx, fsc_engine **out,
+                                   fsc_error *err);
 const fsc_config_info *fsc_engine_info(const fsc_engine *e);
 /* The backend (device) node runs on; NULL for constants. */
 const fsc_backend *fsc_engine_node_backend(const fsc_engine *e, int node);

@@ -58,6 +58,9 @@ typedef enum fsc_op {
     FSC_OP_CAST,
     FSC_OP_QUANTIZE,     /* x, scale, optional zero_point -> int8/uint8 */
     FSC_OP_DEQUANTIZE,   /* q, scale, optional zero_point -> float */
+    FSC_OP_OPAQUE,       /* an op flipscope cannot translate, kept only so inspection can list it
+                            (fsc_onnx_load_for_inspection); no backend runs it. Outputs have the
+                            shape the loader passes in out_shape (rank 0 when unknown) */
     FSC_OP_COUNT
 } fsc_op;
 

@@ -21,6 +21,12 @@ extern "C" {
 
 /* Reads an .onnx file into a new graph (file size, node count, names and tensor bytes checked against ctx limits). */
 fsc_status fsc_onnx_load(const char *path, const fsc_ctx *ctx, fsc_graph **out, fsc_error *err);
+/* Like fsc_onnx_load, but a node that cannot be translated (an unsupported op, say)
+ * becomes an FSC_OP_OPAQUE node keeping its op type, name, inputs and outputs, so
+ * `flipscope inspect` can still list it; *note gets the first such error (FSC_OK when
+ * there was none). Engines refuse graphs with opaque nodes. */
+fsc_status fsc_onnx_load_for_inspection(const char *path, const fsc_ctx *ctx, fsc_graph **out, fsc_error *note,
+                                        fsc_error *err);
 /* The same from a buffer (for the fuzzer and tests); messages say "<onnx buffer>" for the file. */
 fsc_status fsc_onnx_parse(const void *buf, size_t len, const fsc_ctx *ctx, fsc_graph **out, fsc_error *err);
 /* Serialises g as an ONNX ModelProto into a new buffer (*data, freed by the caller). */

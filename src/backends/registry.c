@@ -7,6 +7,7 @@
 
 static const fsc_provider *const providers[] = {
     &fsc_emu_provider,
+    &fsc_coreml_provider,
 };
 
 const fsc_provider *const *fsc_providers(int *n)
@@ -24,6 +25,9 @@ int fsc_config_list(fsc_config_info *out, int max)
         total += p[i]->list(out ? out + total : NULL, room);
         if (total > max && out) total = max;
     }
+    int room = max - total > 0 ? max - total : 0;
+    total += fsc_profile_provider.list(out ? out + total : NULL, room);
+    if (total > max && out) total = max;
     return total;
 }
 
@@ -39,6 +43,11 @@ static const fsc_provider *split(const char *name, const char **variant)
             *variant = colon + 1;
             return p[i];
         }
+    /* Other device profiles (plan.h): the variant is the whole name. */
+    if (fsc_profile_claims(name, (size_t)(colon - name))) {
+        *variant = name;
+        return &fsc_profile_provider;
+    }
     return NULL;
 }
 
@@ -52,6 +61,7 @@ static fsc_status unknown(const char *name, fsc_error *err)
         strncat(known, p[i]->prefix, sizeof known - strlen(known) - 1);
         strncat(known, ":...", sizeof known - strlen(known) - 1);
     }
+    strncat(known, ", <profile>:<preset> for a device profile", sizeof known - strlen(known) - 1);
     return fsc_fail(err, FSC_ERR_INVALID, "unknown configuration '%s' (known kinds: %s; `flipscope backends` lists them all)",
                     name, known);
 }

@@ -32,6 +32,15 @@ const fsc_provider *const *fsc_providers(int *n);
 /* The emulator's provider ("emu:<preset>"). */
 extern const fsc_provider fsc_emu_provider;
 
+/* The device-profile providers (src/plan/profile_provider.c, plan.h):
+ * "coreml:<preset>" from the built-in coreml profile, and "<profile>:<preset>"
+ * for any other profile in the profile table, whose lookup/open take the
+ * whole name as the variant. fsc_profile_claims: is prefix[0 .. len) such a
+ * profile (loading it from disk by name when it can)? */
+extern const fsc_provider fsc_coreml_provider;
+extern const fsc_provider fsc_profile_provider;
+bool fsc_profile_claims(const char *prefix, size_t len);
+
 /* Places every computing node of g on plan->backends[0] when it supports it;
  * an unsupported node is an FSC_ERR_UNSUPPORTED error naming it. */
 fsc_status fsc_plan_single(const fsc_graph *g, fsc_engine_plan *plan, fsc_error *err);

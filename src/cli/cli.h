@@ -31,6 +31,8 @@ int fsc_cmd_backends(int argc, char **argv);
 int fsc_cmd_drift(int argc, char **argv);
 int fsc_cmd_demo(int argc, char **argv);
 int fsc_cmd_synth(int argc, char **argv);
+int fsc_cmd_plan(int argc, char **argv);
+int fsc_cmd_localize(int argc, char **argv);
 int fsc_cmd_inspect(int argc, char **argv);
 int fsc_cmd_quantize(int argc, char **argv);
 int fsc_cmd_tccheck(int argc, char **argv);
@@ -40,6 +42,7 @@ int fsc_cmd_tccheck(int argc, char **argv);
 /* ---- helpers shared by subcommands (cli_common.c) ---- */
 #include "flipscope/graph.h"
 #include "flipscope/probe.h"
+#include "flipscope/probe_localize.h"
 #include "flipscope/probe_inspect.h"
 #include <cjson/cJSON.h>
 
@@ -69,6 +72,10 @@ cJSON *fsc_cli_json_doc(const char *command);
 cJSON *fsc_cli_drift_json(const fsc_drift_result *r);
 /* Prints the seed-style text of a drift result. */
 void fsc_cli_drift_text(FILE *f, const fsc_drift_result *r);
+/* Prints the table, ranking and margin attribution of a localize result (localize_render.c). */
+void fsc_cli_localize_text(FILE *f, const fsc_localize_result *r);
+/* JSON of a localize result. */
+cJSON *fsc_cli_localize_json(const fsc_localize_result *r);
 /* JSON of an inspect result (the "inspect" member of `flipscope inspect --json`). */
 cJSON *fsc_cli_inspect_json(const fsc_inspect_result *r);
 /* Prints the text report of an inspect result; model names the file. */

@@ -6,23 +6,33 @@
 
 #include "cli/cli.h"
 #include "flipscope/exec.h"
+#include "flipscope/plan.h"
 
 static void help(FILE *f)
 {
-    fprintf(f, "usage: flipscope backends [--json]\n\n"
+    fprintf(f, "usage: flipscope backends [--profile NAME|FILE]... [--json]\n\n"
                "Lists every configuration flipscope knows (emu:<preset> arithmetic models, and real backends when\n"
                "built), what hardware each stands for, how sure we are of that, and whether it is available on\n"
-               "this machine (and why not). Use the names with --configs / --reference.\n");
+               "this machine (and why not). Use the names with --configs / --reference. coreml:<preset> come from\n"
+               "the built-in device profile; --profile adds a profile's presets as <profile>:<preset> (docs/plan.md).\n");
 }
 
 int fsc_cmd_backends(int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                          {"profile", required_argument, 0, 'P'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    fsc_error perr;
+    const fsc_profile *prof;
     bool json = false;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'j') json = true;
+        else if (c == 'P') {
+            if (fsc_profile_use(optarg, &prof, &perr)) return fsc_cli_fail("backends", &perr);
+        }
         else if (c == 'h') { help(stdout); return FSC_EXIT_OK; }
         else { help(stderr); return FSC_EXIT_USAGE; }
     }

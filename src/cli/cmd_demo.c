@@ -48,20 +48,27 @@ static double one_margin(const fsc_graph *g, const fsc_tensor *x, const char *cf
 static void honest_claim(FILE *f, const fsc_drift_result *r)
 {
     const fsc_drift_config *ref = &r->cfg[r->reference];
-    int stable = 0, failed = 0, flips = 0;
+    int stable = 0, failed = 0, flips = 0, nans = 0;
     for (int i = 0; i < r->n; i++) {
         if (r->cfg[i].failed) failed++;
         else if (!r->cfg[i].raw_drift) stable++;
-        if (r->cfg[i].compared && !r->cfg[i].argmax_agrees) flips++;
+        if (r->cfg[i].logits && r->cfg[i].argmax < 0) nans++;
+        else if (r->cfg[i].compared && !r->cfg[i].argmax_agrees) flips++;
     }
     fprintf(f, "\nConclusion\n\n");
     fprintf(f, "  same-backend stability: %d of %d configurations gave bit-identical outputs on all %d repeated runs%s\n",
             stable, r->n, r->runs, failed ? " (failed ones excluded)" : "");
     fprintf(f, "  argmax flips vs %s:    %d configuration%s:", ref->name, flips, flips == 1 ? "" : "s");
     for (int i = 0; i < r->n; i++)
-        if (r->cfg[i].compared && !r->cfg[i].argmax_agrees)
+        if (r->cfg[i].compared && !r->cfg[i].argmax_agrees && r->cfg[i].argmax >= 0)
             fprintf(f, " %s (class %d -> %d, margin delta %+.6g)", r->cfg[i].name, ref->argmax, r->cfg[i].argmax,
                     r->cfg[i].margin_delta);
+    if (nans) {
+        fprintf(f, "\n  NaN outputs:                %d configuration%s:", nans, nans == 1 ? "" : "s");
+        for (int i = 0; i < r->n; i++)
+            if (r->cfg[i].logits && r->cfg[i].argmax < 0) fprintf(f, " %s", r->cfg[i].name);
+        fprintf(f, " (the arithmetic overflowed; no decision)");
+    }
     fprintf(f, "\n\nHonest claim: ");
     if (flips && stable == r->n)
         fprintf(f, "each configuration is deterministic on its own, yet they disagree on this near-tie input:\n"

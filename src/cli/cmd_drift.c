@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "flipscope/model_io.h"
+#include "flipscope/plan.h"
 
 #define DEFAULT_CONFIGS "emu:fp64,emu:fp32,emu:fp16,emu:fp16-acc16,emu:bf16,emu:tf32"
 
@@ -30,6 +31,8 @@ static void help(FILE *f)
             "  --threads N         kernel threads (results never depend on it)\n"
             "  --fail-on flip|drift  exit 1 when an argmax differs from the reference (flip) or a\n"
             "                      configuration is not repeatable (drift)\n"
+            "  --profile P         a device profile (NAME or FILE.profile, docs/plan.md) whose presets become\n"
+            "                      configurations P:<preset> (repeatable); coreml:* are built in\n"
             "  --json              machine-readable output (docs/json.md)\n\n"
             "examples:\n"
             "  flipscope drift --configs emu:fp32,emu:fp16-acc16 --runs 10\n"
@@ -46,8 +49,11 @@ int fsc_cmd_drift(int argc, char **argv)
         {"runs", required_argument, 0, 'n'},    {"input", required_argument, 0, 'i'},
         {"seed", required_argument, 0, 's'},    {"threads", required_argument, 0, 't'},
         {"fail-on", required_argument, 0, 'f'}, {"json", no_argument, 0, 'j'},
-        FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"profile", required_argument, 0, 'P'}, FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     fsc_limits lim = fsc_limits_default(); /* --limit */
+    fsc_error perr;
+    const fsc_profile *prof;
     char configs_buf[2048] = DEFAULT_CONFIGS;
     const char *reference = NULL, *fail_on = NULL;
     const char *inputs[FSC_CLI_MAX_LIST];
@@ -73,6 +79,9 @@ int fsc_cmd_drift(int argc, char **argv)
             fail_on = optarg;
             break;
         case 'j': json = true; break;
+        case 'P':
+            if (fsc_profile_use(optarg, &prof, &perr)) return fsc_cli_fail("drift", &perr);
+            break;
         case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
@@ -158,6 +167,10 @@ int fsc_cmd_drift(int argc, char **argv)
         if (emulated)
             printf("\nemu:* rows are emulated arithmetic: they show what that arithmetic computes, not a measurement\n"
                    "of the hardware it stands for (`flipscope backends` says how sure we are of each).\n");
+        /* Device hypotheses (coreml:*, profiles) are restated wherever they are used. */
+        for (int i = 0; i < res.n; i++)
+            if (res.cfg[i].info.certainty && strstr(res.cfg[i].info.certainty, "hypothesis"))
+                printf("\n%s is partly a hypothesis: %s\n", res.cfg[i].name, res.cfg[i].info.certainty);
     }
     rc = FSC_EXIT_OK;
     if (fail_on && !strcmp(fail_on, "flip") && res.any_flip) rc = FSC_EXIT_FLIP;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "flipscope/onnx.h"
 #include "flipscope/model_io.h"
 #include "flipscope/probe_inspect.h"
 
@@ -52,17 +53,30 @@ int fsc_cmd_inspect(int argc, char **argv)
     fsc_graph *g = NULL;
     fsc_inspect_result r;
     memset(&r, 0, sizeof r);
-    if (fsc_model_load(path, &ctx, &g, &err) || fsc_inspect_graph(g, (int)hits, &r, &err)) {
+    /* ONNX models load leniently here: an op flipscope cannot run is still listed. */
+    fsc_error note;
+    fsc_error_clear(&note);
+    size_t pl = strlen(path);
+    bool onnx = pl > 5 && !strcmp(path + pl - 5, ".onnx");
+    fsc_status ls = onnx ? fsc_onnx_load_for_inspection(path, &ctx, &g, &note, &err) : fsc_model_load(path, &ctx, &g, &err);
+    int opaque = 0;
+    for (int i = 0; g && i < g->n_nodes; i++) opaque += g->nodes[i].op == FSC_OP_OPAQUE;
+    if (ls || fsc_inspect_graph(g, (int)hits, &r, &err)) {
         fsc_graph_free(g);
         return fsc_cli_fail("inspect", &err);
     }
     if (json) {
         cJSON *doc = fsc_cli_json_doc("inspect");
         cJSON_AddStringToObject(doc, "model", path);
+        cJSON_AddNumberToObject(doc, "untranslated_ops", opaque);
+        if (opaque) cJSON_AddStringToObject(doc, "first_untranslated_error", note.msg);
         cJSON_AddItemToObject(doc, "inspect", fsc_cli_inspect_json(&r));
         fsc_cli_print_json(doc);
     } else {
         fsc_cli_inspect_text(stdout, &r, path);
+        if (opaque)
+            printf("\nnote: %d op%s could not be translated, so flipscope can inspect this model but not run it;\n"
+                   "      the first: %s\n", opaque, opaque == 1 ? "" : "s", note.msg);
     }
     fsc_inspect_result_free(&r);
     fsc_graph_free(g);

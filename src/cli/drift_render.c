@@ -59,7 +59,8 @@ void fsc_cli_drift_text(FILE *f, const fsc_drift_result *r)
         }
         char dl[256], am[32], ulp[32];
         logits_str(c->delta, c->n_logits, dl, sizeof dl);
-        if (c->argmax_agrees) snprintf(am, sizeof am, "same %d", c->argmax);
+        if (c->argmax < 0) snprintf(am, sizeof am, "NaN output");
+        else if (c->argmax_agrees) snprintf(am, sizeof am, "same %d", c->argmax);
         else snprintf(am, sizeof am, "FLIP %d->%d", ref->argmax, c->argmax);
         if (c->max_ulp < 0) snprintf(ulp, sizeof ulp, "NaN");
         else snprintf(ulp, sizeof ulp, "%.0f", c->max_ulp);

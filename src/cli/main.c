@@ -8,7 +8,10 @@
 static const fsc_cli_cmd commands[] = {
     {"demo", "reproduce the seed: build the near-tie model, centre its tie, show the flip", fsc_cmd_demo},
     {"drift", "run configurations repeatedly and compare them against a reference", fsc_cmd_drift},
+    {"localize", "find the ops where a target configuration departs from a reference, and rank them",
+     fsc_cmd_localize},
     {"backends", "list every configuration, what hardware it stands for, how sure we are", fsc_cmd_backends},
+    {"plan", "which device of a compute-unit preset runs each op (Core ML compute plan)", fsc_cmd_plan},
     {"synth", "build the built-in AmplifiedConvTie model and write it to a file", fsc_cmd_synth},
     {"inspect", "report a model's quantization evidence (op/dtype counts, QDQ pairs, classification)", fsc_cmd_inspect},
     {"quantize", "build the W8A8 program of a float model the way coremltools does", fsc_cmd_quantize},

@@ -24,37 +24,54 @@
  * otherwise gives that infinity. */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "flipscope/arith.h"
+
+/* The largest block (the kernels refuse larger ones). */
+#define MAXK 256
 
 /* Binary32's fraction bits: the alignment grid is 2^-(FRAC + extra) of the
  * largest term's binade. */
 #define FRAC 23
 
 /* v (finite, nonzero, a value of a format with precision p and normal
- * exponent emin) as M * 2^(e - (p-1)) with e >= emin, M < 2^p. */
-static void split(double v, int p, int emin, int64_t *M, int *e)
+ * exponent emin) as M * 2^(e - (p-1)) with e >= emin, M < 2^p, read from the
+ * bits of the double (every value of our formats is a normal double). */
+static inline void split(double v, int p, int emin, int64_t *M, int *e)
 {
-    int ex = ilogb(v);
-    if (ex < emin) ex = emin;
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    int E = (int)((u >> 52) & 0x7ff) - 1023;
+    uint64_t F = (u & 0xfffffffffffffull) | (1ull << 52);
+    int ex = E < emin ? emin : E;
     *e = ex;
-    *M = (int64_t)ldexp(fabs(v), p - 1 - ex); /* exact: v is on the format's grid */
+    *M = (int64_t)(F >> (52 - (p - 1) + (ex - E))); /* exact: v is on the format's grid */
 }
 
-/* x (exact) rounded to precision p with normal exponent range down to emin
- * (subnormal spacing below it, or flushed when !sub), by truncation or
- * nearest-even; an exponent beyond emax gives an infinity. */
-static double round_out(double x, int p, int emin, int emax, fsc_rounding mode, bool sub)
+/* The exact value mag * 2^e0 (mag > 0) with sign neg, rounded to precision p
+ * with normal exponent range down to emin (subnormal spacing below it, or
+ * flushed when !sub), by truncation or nearest-even, in integer arithmetic;
+ * an exponent beyond emax gives an infinity. */
+static double round_out(uint64_t mag, int e0, bool neg, int p, int emin, int emax, fsc_rounding mode, bool sub)
 {
-    if (x == 0.0) return 0.0;
-    int e = ilogb(x);
-    int qe = (e < emin ? emin : e) - (p - 1);
-    double y = ldexp(x, -qe); /* exact scaling */
-    double r = mode == FSC_RND_TOWARD_ZERO ? trunc(y) : y - remainder(y, 1.0); /* remainder: ties to even */
-    double res = ldexp(r, qe);
-    if (res != 0.0 && ilogb(res) > emax) return copysign(INFINITY, x);
-    if (!sub && fabs(res) < ldexp(1.0, emin)) return copysign(0.0, x);
-    return res;
+    int e = 63 - __builtin_clzll(mag) + e0; /* exponent of the leading bit */
+    int qe = (e < emin ? emin : e) - (p - 1); /* exponent of the result's last place */
+    int s = qe - e0;                           /* bits of mag below that place */
+    uint64_t q;
+    if (s <= 0) {
+        q = mag << -s; /* exact: mag has at most p bits above the place */
+    } else if (s >= 64) {
+        q = 0; /* mag < 2^63 is below half a place */
+    } else {
+        q = mag >> s;
+        uint64_t rem = mag & ((UINT64_C(1) << s) - 1), half = UINT64_C(1) << (s - 1);
+        if (mode == FSC_RND_NEAREST_EVEN && (rem > half || (rem == half && (q & 1)))) q++;
+    }
+    double res = ldexp((double)q, qe); /* exact: q <= 2^p */
+    if (q != 0 && ilogb(res) > emax) res = INFINITY;
+    else if (!sub && res < ldexp(1.0, emin)) res = 0.0;
+    return neg ? -res : res;
 }
 
 /* NaN/Inf handling of a block whose products or c are not all finite. */
@@ -73,83 +90,87 @@ static double special(const double *a, const double *b, int K, double c)
 double fsc_blockfma_step(const double *a, const double *b, int K, double c, const fsc_blockfma *p)
 {
     const fsc_format *fin = fsc_format_get(p->in), *fout = fsc_format_get(p->out);
-    bool finite = isfinite(c);
-    for (int k = 0; k < K && finite; k++) finite = isfinite(a[k] * b[k]) && isfinite(a[k]) && isfinite(b[k]);
-    if (!finite) return special(a, b, K, c);
+    if (!isfinite(c)) return special(a, b, K, c);
+    if (K > MAXK) K = MAXK; /* callers (fsc_blockfma_dot, dot.c) never pass more */
 
-    /* Step 1: products as significand S (FRAC fraction bits) and exponent. */
-    enum { MAXK = 256 };
+    /* Step 1: products as magnitude S (FRAC fraction bits), exponent E and
+     * sign; step 2's flag from the largest unnormalised product, then each
+     * product with a significand >= 2 renormalised (exact for inputs of at
+     * most 12 significand bits). */
     int64_t S[MAXK + 1];
     int E[MAXK + 1];
-    bool negs[MAXK + 1];
+    int64_t sg[MAXK + 1]; /* 0 or -1: the sign as a mask */
     int n = 0;
-    int fp = 2 * (fin->p - 1); /* fraction bits of an exact product significand */
-    int maxpe = INT32_MIN;
+    const int p_in = fin->p, emin_in = fin->emin;
+    const int fp = 2 * (p_in - 1); /* fraction bits of an exact product significand */
+    const int64_t two = (int64_t)2 << FRAC;
+    int maxpe = INT32_MIN, emax = INT32_MIN;
     int64_t maxps = 0;
-    for (int k = 0; k < K && k < MAXK; k++) {
+    for (int k = 0; k < K; k++) {
+        if (!isfinite(a[k]) || !isfinite(b[k])) return special(a, b, K, c);
         if (a[k] == 0.0 || b[k] == 0.0) continue;
         int64_t Ma, Mb;
         int ea, eb;
-        split(a[k], fin->p, fin->emin, &Ma, &ea);
-        split(b[k], fin->p, fin->emin, &Mb, &eb);
+        split(a[k], p_in, emin_in, &Ma, &ea);
+        split(b[k], p_in, emin_in, &Mb, &eb);
         int64_t Mp = Ma * Mb; /* product significand, fp fraction bits, < 4 * 2^fp */
-        S[n] = fp <= FRAC ? Mp << (FRAC - fp) : Mp >> (fp - FRAC);
-        E[n] = ea + eb;
-        negs[n] = (a[k] < 0) != (b[k] < 0);
-        if (E[n] > maxpe) {
-            maxpe = E[n];
-            maxps = S[n];
-        } else if (E[n] == maxpe && S[n] > maxps) {
-            maxps = S[n];
+        int64_t v = fp <= FRAC ? Mp << (FRAC - fp) : Mp >> (fp - FRAC);
+        int ep = ea + eb;
+        if (ep > maxpe) {
+            maxpe = ep;
+            maxps = v;
+        } else if (ep == maxpe && v > maxps) {
+            maxps = v;
         }
+        if (v >= two) {
+            v >>= 1;
+            ep++;
+        }
+        S[n] = v;
+        E[n] = ep;
+        sg[n] = (signbit(a[k]) != signbit(b[k])) ? -1 : 0;
+        if (ep > emax) emax = ep;
         n++;
     }
     if (n == 0 && c == 0.0) return 0.0;
 
     /* c as a binary32 significand with FRAC fraction bits (its own binary32
      * exponent, also when c is an fp16 value). */
-    int64_t Sc = 0;
-    int Ec = 0;
-    if (c != 0.0) split(c, 24, -126, &Sc, &Ec);
-
-    /* Step 2: one more alignment bit when the largest product is >= 2. */
     int extra = p->extra_bits;
-    if (n > 0 && maxps >= ((int64_t)2 << FRAC) && (c == 0.0 || maxpe >= Ec)) extra++;
-    for (int i = 0; i < n; i++)
-        if (S[i] >= ((int64_t)2 << FRAC)) {
-            S[i] >>= 1; /* exact for inputs of at most 12 significand bits */
-            E[i]++;
-        }
     if (c != 0.0) {
+        int64_t Sc;
+        int Ec;
+        split(c, 24, -126, &Sc, &Ec);
+        if (n > 0 && maxps >= two && maxpe >= Ec) extra++;
         S[n] = Sc;
         E[n] = Ec;
-        negs[n] = c < 0;
+        sg[n] = signbit(c) ? -1 : 0;
+        if (Ec > emax) emax = Ec;
         n++;
+    } else if (maxps >= two) {
+        extra++;
     }
 
-    /* Step 3: align to the largest exponent, truncating what is shifted out. */
-    int emax = INT32_MIN;
-    for (int i = 0; i < n; i++)
-        if (E[i] > emax) emax = E[i];
+    /* Step 3: align to the largest exponent, truncating the magnitudes'
+     * shifted-out bits, and sum exactly. */
     int64_t sum = 0;
     for (int i = 0; i < n; i++) {
         int64_t v = extra >= 0 ? S[i] << extra : S[i] >> -extra;
         int sh = emax - E[i];
         v = sh >= 62 ? 0 : v >> sh;
-        sum += negs[i] ? -v : v;
+        sum += (v ^ sg[i]) - sg[i]; /* v or -v */
     }
     if (sum == 0) return 0.0;
 
     /* Step 4: the exact sum, normalised and rounded once. */
-    double x = ldexp((double)sum, emax - FRAC - extra); /* exact: |sum| < 2^40 */
     int pout = fout->p + (p->extra_bits < 0 ? p->extra_bits : 0);
-    return round_out(x, pout, fout->emin, fout->emax, p->rounding, p->subnormals_out);
+    return round_out(sum < 0 ? (uint64_t)-sum : (uint64_t)sum, emax - FRAC - extra, sum < 0, pout, fout->emin,
+                     fout->emax, p->rounding, p->subnormals_out);
 }
 
 double fsc_blockfma_dot(const double *a, int64_t sa, const double *b, int64_t sb, int64_t K, double c0,
                         const fsc_blockfma *p)
 {
-    enum { MAXK = 256 };
     double ab[MAXK], bb[MAXK];
     int blk = p->block < 1 ? 1 : (p->block > MAXK ? MAXK : p->block);
     double c = c0;

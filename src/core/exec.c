@@ -9,9 +9,18 @@
 #include <string.h>
 
 #include "backends/registry.h"
+#include "core/half.h"
 #include "flipscope/exec.h"
 
 const fsc_provider *fsc_provider_for(const char *name, const char **variant, fsc_error *err);
+
+/* Correctly rounded to fp16 and back. clang before 15 has no _Float16 on x86
+ * (the fuzz build uses clang 14): there the portable conversion is used. */
+#if defined(__FLT16_MAX__)
+#define ROUND_HALF(x) ((float)(_Float16)(x))
+#else
+#define ROUND_HALF(x) ((float)fsc_half_to_double(fsc_double_to_half((double)(x))))
+#endif
 
 struct fsc_engine {
     const fsc_graph *g;
@@ -27,6 +36,28 @@ static fsc_dtype container_of(const fsc_backend *b)
     return b->arith && b->arith->storage == FSC_FMT_FP64 ? FSC_DT_F64 : FSC_DT_F32;
 }
 
+/* True when every value of format a is a value of format b (fp16 in fp32,
+ * fp32 in fp64, ...): converting needs no rounding. */
+static bool format_fits(fsc_format_id a, fsc_format_id b)
+{
+    if (a == b) return true;
+    const fsc_format *fa = fsc_format_get(a), *fb = fsc_format_get(b);
+    return fa->p <= fb->p && fa->emax <= fb->emax && fa->emin - fa->p >= fb->emin - fb->p &&
+           (!fa->has_inf || fb->has_inf);
+}
+
+/* True when src is already exactly as backend b would receive it (same
+ * container, values on its storage grid and on the value's logical format). */
+static bool arrives_as_is(const fsc_backend *b, const fsc_value *v, const fsc_tensor *src)
+{
+    if (src->dtype != FSC_DT_F32 && src->dtype != FSC_DT_F64) return false;
+    if (src->dtype != container_of(b) || (int)src->fmt < 0 || src->fmt >= FSC_FMT_COUNT) return false;
+    fsc_format_id storage = b->arith ? b->arith->storage : FSC_FMT_FP32;
+    bool to16 = v && v->dtype == FSC_DT_F16, tobf = v && v->dtype == FSC_DT_BF16;
+    return format_fits(src->fmt, storage) && (!to16 || format_fits(src->fmt, FSC_FMT_FP16)) &&
+           (!tobf || format_fits(src->fmt, FSC_FMT_BF16));
+}
+
 /* New tensor holding src as backend b receives it. Float data is rounded to
  * the value's logical format (fp16 programs) and then to b's storage. */
 static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fsc_tensor *src, fsc_tensor *dst,
@@ -40,6 +71,41 @@ static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fs
     int64_t n = fsc_tensor_numel(src);
     bool to16 = v && v->dtype == FSC_DT_F16, tobf = v && v->dtype == FSC_DT_BF16;
     fsc_format_id storage = b->arith ? b->arith->storage : FSC_FMT_FP32;
+    bool exact = (int)src->fmt >= 0 && src->fmt < FSC_FMT_COUNT && format_fits(src->fmt, storage) &&
+                 (!to16 || format_fits(src->fmt, FSC_FMT_FP16)) && (!tobf || format_fits(src->fmt, FSC_FMT_BF16));
+    if (exact) { /* already on the receiving grid (localize feeds fp16 values to fp64, ...) */
+        if (src->dtype == FSC_DT_F32 && ct == FSC_DT_F64) {
+            const float *x = src->data;
+            double *d = dst->data;
+            for (int64_t i = 0; i < n; i++) d[i] = x[i];
+        } else {
+            for (int64_t i = 0; i < n; i++) fsc_tensor_set(dst, i, fsc_tensor_get(src, i));
+        }
+        dst->fmt = storage;
+        return FSC_OK;
+    }
+    if (ct == FSC_DT_F32 && !tobf && (storage == FSC_FMT_FP32 || storage == FSC_FMT_FP16)) {
+        /* Hardware/libgcc conversions are correctly rounded (nearest-even,
+         * subnormals, overflow to Inf): the same as fsc_round with default
+         * options, many times faster. fp16 values are fp32 values. */
+        float *d = dst->data;
+        bool half = to16 || storage == FSC_FMT_FP16;
+        if (src->dtype == FSC_DT_F64) {
+            const double *x = src->data;
+            if (half)
+                for (int64_t i = 0; i < n; i++) d[i] = ROUND_HALF(x[i]);
+            else
+                for (int64_t i = 0; i < n; i++) d[i] = (float)x[i];
+        } else {
+            const float *x = src->data;
+            if (half)
+                for (int64_t i = 0; i < n; i++) d[i] = ROUND_HALF(x[i]);
+            else
+                memcpy(d, x, (size_t)n * sizeof(float));
+        }
+        dst->fmt = storage;
+        return FSC_OK;
+    }
     for (int64_t i = 0; i < n; i++) {
         double x = fsc_tensor_get(src, i);
         if (to16) x = fsc_round(x, FSC_FMT_FP16, o);
@@ -69,6 +135,8 @@ void fsc_engine_close(fsc_engine *e)
     free(e);
 }
 
+static fsc_status finish_open(fsc_engine *e, const char *config, fsc_status st, fsc_engine **out, fsc_error *err);
+
 fsc_status fsc_engine_open(const char *config, const fsc_graph *g, const fsc_ctx *ctx, fsc_engine **out, fsc_error *err)
 {
     *out = NULL;
@@ -83,6 +151,35 @@ fsc_status fsc_engine_open(const char *config, const fsc_graph *g, const fsc_ctx
     if (!st && !e->info.available)
         st = fsc_fail(err, FSC_ERR_UNAVAILABLE, "%s is not available here: %s", config, e->info.reason);
     if (!st) st = p->open(variant, g, ctx, &e->plan, err);
+    return finish_open(e, config, st, out, err);
+}
+
+fsc_status fsc_engine_open_backend(fsc_backend *be, const fsc_graph *g, const fsc_ctx *ctx, fsc_engine **out,
+                                   fsc_error *err)
+{
+    *out = NULL;
+    fsc_engine *e = fsc_calloc(1, sizeof *e, "an engine", err);
+    if (!e) {
+        fsc_backend_free(be);
+        return FSC_ERR_NOMEM;
+    }
+    e->g = g;
+    e->ctx = ctx;
+    e->plan.backends[0] = be;
+    e->plan.n_backends = 1;
+    snprintf(e->info.name, sizeof e->info.name, "%s", be->name);
+    snprintf(e->info.backend, sizeof e->info.backend, "%s", be->vt->kind);
+    e->info.stands_for = "a caller-built backend";
+    e->info.certainty = "as built by the caller";
+    e->info.available = true;
+    return finish_open(e, be->name, fsc_plan_single(g, &e->plan, err), out, err);
+}
+
+/* The common end of opening: prepare backends, load constants, bookkeeping.
+ * st is the status so far; e is closed on failure. */
+static fsc_status finish_open(fsc_engine *e, const char *config, fsc_status st, fsc_engine **out, fsc_error *err)
+{
+    const fsc_graph *g = e->g;
     for (int b = 0; !st && b < e->plan.n_backends; b++)
         if (e->plan.backends[b]->vt->prepare) st = e->plan.backends[b]->vt->prepare(e->plan.backends[b], g, err);
     if (!st) {
@@ -271,6 +368,8 @@ fsc_status fsc_engine_run_node(fsc_engine *e, int node, const fsc_tensor *const 
             args[k] = &e->consts[(size_t)b * (size_t)g->n_values + (size_t)v];
         } else if (!in[k]) {
             st = fsc_fail(err, FSC_ERR_INVALID, "input %d of node %d was not given", k, node);
+        } else if (arrives_as_is(be, &g->values[v], in[k])) {
+            args[k] = in[k]; /* no copy: nothing to convert */
         } else {
             st = convert_for(be, &g->values[v], in[k], &conv[k], err);
             args[k] = &conv[k];

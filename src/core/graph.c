@@ -24,6 +24,7 @@ static const char *op_names[FSC_OP_COUNT] = {
     [FSC_OP_REDUCE_MEAN] = "reduce_mean", [FSC_OP_RESHAPE] = "reshape", [FSC_OP_TRANSPOSE] = "transpose",
     [FSC_OP_CONCAT] = "concat", [FSC_OP_PAD] = "pad", [FSC_OP_SLICE] = "slice", [FSC_OP_GATHER] = "gather",
     [FSC_OP_CAST] = "cast", [FSC_OP_QUANTIZE] = "quantize", [FSC_OP_DEQUANTIZE] = "dequantize",
+    [FSC_OP_OPAQUE] = "opaque",
 };
 
 const char *fsc_op_name(fsc_op op)

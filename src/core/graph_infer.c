@@ -241,6 +241,14 @@ fsc_status fsc_infer_node(const fsc_node_spec *s, const fsc_value *const *in, fs
         memset(&out[i], 0, sizeof out[i]);
         dt[i] = s->n_in > 0 && in[0] ? in[0]->dtype : FSC_DT_F32;
     }
+    if (s->op == FSC_OP_OPAQUE) {
+        /* Nothing is known of an untranslated op but what the file declares. */
+        for (int i = 0; i < s->n_out; i++) {
+            out[i] = s->out_shape && i == 0 ? *s->out_shape : fsc_shape_make(0, NULL);
+            if (s->out_dtype) dt[i] = s->out_dtype;
+        }
+        return FSC_OK;
+    }
     if (s->n_out != 1) return FAIL("expects 1 output, has %d", s->n_out);
     switch (s->op) {
     case FSC_OP_IDENTITY: case FSC_OP_RELU: case FSC_OP_SIGMOID: case FSC_OP_SILU: case FSC_OP_TANH:
@@ -370,7 +378,7 @@ fsc_status fsc_infer_node(const fsc_node_spec *s, const fsc_value *const *in, fs
         dt[0] = to;
         return FSC_OK;
     }
-    case FSC_OP_CONSTANT: case FSC_OP_COUNT: break;
+    case FSC_OP_CONSTANT: case FSC_OP_OPAQUE: case FSC_OP_COUNT: break;
     }
     return fsc_fail(err, FSC_ERR_UNSUPPORTED, "op kind %d has no shape inference", (int)s->op);
 }

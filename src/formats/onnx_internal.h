@@ -45,6 +45,10 @@ typedef struct onnx_rd {
     const Onnx__NodeProto *np;
     int node_index;              /* position in the file */
     fsc_error *err;
+    /* Inspection-only loading: a node that cannot be translated becomes an
+     * FSC_OP_OPAQUE node instead of an error; the first such error is kept. */
+    bool lenient;
+    fsc_error *note;
 } onnx_rd;
 
 /* Fails with "<file>: node i (<op> '<name>'): <msg>" for the current node. */

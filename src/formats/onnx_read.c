@@ -778,6 +778,11 @@ static fsc_status add_outputs(onnx_rd *r)
         fsc_status st = value_info_type(r, vi, "output", &dt, &s, &has);
         if (st) return st;
         const fsc_value *val = &r->g->values[v];
+        if (val->producer >= 0 && r->g->nodes[val->producer].op == FSC_OP_OPAQUE) {
+            /* nothing was inferred: take the declaration */
+            if (fsc_graph_add_output(r->g, v, &e)) return fsc_fail(r->err, e.code, "%s: %s", r->file, e.msg);
+            continue;
+        }
         if (has && !fsc_shape_equal(&s, &val->shape))
             return fsc_fail(r->err, FSC_ERR_INVALID, "%s: graph output '%s' is declared with shape %s but computes %s",
                             r->file, name, fsc_shape_str(&s, sa, sizeof sa), fsc_shape_str(&val->shape, sb, sizeof sb));
@@ -788,6 +793,50 @@ static fsc_status add_outputs(onnx_rd *r)
             return fsc_fail(r->err, e.code, "%s: graph output '%s': %s", r->file, name, e.msg);
     }
     if (!r->g->n_outputs) return fsc_fail(r->err, FSC_ERR_INVALID, "%s: the graph has no outputs", r->file);
+    return FSC_OK;
+}
+
+/* Inspection-only: the current node as an FSC_OP_OPAQUE node with its inputs,
+ * outputs, and the first output's declared shape and dtype when value_info has them. */
+static fsc_status add_opaque(onnx_rd *r)
+{
+    const Onnx__NodeProto *np = r->np;
+    fsc_error scratch;
+    for (size_t k = 0; k < np->n_output; k++)
+        if (np->output[k][0] && fsc_graph_find(r->g, np->output[k]) >= 0) return FSC_OK; /* partly translated */
+    int n_in = np->n_input > 64 ? 64 : (int)np->n_input, n_out = 0;
+    int in[64];
+    const char *outs[8];
+    fsc_error *saved = r->err;
+    r->err = &scratch;
+    for (int k = 0; k < n_in; k++)
+        if (!np->input[k][0] || onnx_input(r, k, &in[k])) in[k] = -1;
+    r->err = saved;
+    for (size_t k = 0; k < np->n_output && n_out < 8; k++)
+        if (np->output[k][0]) outs[n_out++] = np->output[k];
+    if (!n_out) return FSC_OK;
+    fsc_node_spec s;
+    memset(&s, 0, sizeof s);
+    s.op = FSC_OP_OPAQUE;
+    s.name = node_name(np);
+    s.op_type = np->op_type;
+    s.n_in = n_in;
+    s.in = in;
+    s.n_out = n_out;
+    s.out_names = outs;
+    fsc_shape shape;
+    for (size_t i = 0; i < r->gp->n_value_info; i++) {
+        const Onnx__ValueInfoProto *vi = r->gp->value_info[i];
+        bool has = false;
+        fsc_dtype dt;
+        r->err = &scratch;
+        if (vi->name && !strcmp(vi->name, outs[0]) && !value_info_type(r, vi, "value", &dt, &shape, &has)) {
+            s.out_dtype = dt;
+            if (has) s.out_shape = &shape;
+        }
+        r->err = saved;
+    }
+    if (fsc_graph_add_node(r->g, &s, &scratch) < 0) return onnx_node_fail(r, scratch.code, "%s", scratch.msg);
     return FSC_OK;
 }
 
@@ -827,15 +876,21 @@ static fsc_status translate(onnx_rd *r, const Onnx__ModelProto *m)
             break;
         }
         st = onnx_translate_node(r);
+        if (st && r->lenient && st != FSC_ERR_NOMEM && st != FSC_ERR_LIMIT) {
+            if (r->note && r->note->code == FSC_OK) *r->note = *r->err;
+            fsc_error_clear(r->err);
+            st = add_opaque(r);
+        }
     }
     free(order);
     if (!st) st = add_outputs(r);
     return st;
 }
 
-/* Parses buf (file label for messages) into a new graph. */
+/* Parses buf (file label for messages) into a new graph; note != NULL selects
+ * inspection-only loading (untranslatable nodes become opaque). */
 static fsc_status parse_named(const char *file, const void *buf, size_t len, const fsc_ctx *ctx, fsc_graph **out,
-                              fsc_error *err)
+                              fsc_error *note, fsc_error *err)
 {
     *out = NULL;
     fsc_ctx dflt = fsc_ctx_default();
@@ -853,6 +908,9 @@ static fsc_status parse_named(const char *file, const void *buf, size_t len, con
     r.file = file;
     r.ctx = ctx;
     r.err = err;
+    r.lenient = note != NULL;
+    r.note = note;
+    if (note) fsc_error_clear(note);
     fsc_error e;
     r.g = fsc_graph_new(m->graph && m->graph->name ? m->graph->name : "onnx", &e);
     fsc_status st;
@@ -878,10 +936,10 @@ static fsc_status parse_named(const char *file, const void *buf, size_t len, con
 
 fsc_status fsc_onnx_parse(const void *buf, size_t len, const fsc_ctx *ctx, fsc_graph **out, fsc_error *err)
 {
-    return parse_named("<onnx buffer>", buf, len, ctx, out, err);
+    return parse_named("<onnx buffer>", buf, len, ctx, out, NULL, err);
 }
 
-fsc_status fsc_onnx_load(const char *path, const fsc_ctx *ctx, fsc_graph **out, fsc_error *err)
+static fsc_status load_file(const char *path, const fsc_ctx *ctx, fsc_graph **out, fsc_error *note, fsc_error *err)
 {
     *out = NULL;
     fsc_ctx dflt = fsc_ctx_default();
@@ -890,7 +948,19 @@ fsc_status fsc_onnx_load(const char *path, const fsc_ctx *ctx, fsc_graph **out, 
     size_t len = 0;
     fsc_status st = fsc_read_file(path, ctx->limits.max_file_bytes, &buf, &len, err);
     if (st) return st;
-    st = parse_named(path, buf, len, ctx, out, err);
+    st = parse_named(path, buf, len, ctx, out, note, err);
     free(buf);
     return st;
+}
+
+fsc_status fsc_onnx_load(const char *path, const fsc_ctx *ctx, fsc_graph **out, fsc_error *err)
+{
+    return load_file(path, ctx, out, NULL, err);
+}
+
+fsc_status fsc_onnx_load_for_inspection(const char *path, const fsc_ctx *ctx, fsc_graph **out, fsc_error *note,
+                                        fsc_error *err)
+{
+    fsc_error scratch;
+    return load_file(path, ctx, out, note ? note : &scratch, err);
 }

@@ -157,7 +157,17 @@ fsc_status fsc_k_conv2d(const fsc_attr_conv *at, const fsc_tensor *x, const fsc_
     if (!fsc_kfmt_within(a->storage, a->operand)) {
         if ((st = fsc_tensor_clone(&xr, x, err))) return st;
         int64_t n = fsc_tensor_numel(&xr);
-        for (int64_t i = 0; i < n; i++) fsc_kset(&xr, i, fsc_kround_mode(fsc_kget(&xr, i), a->operand, a->operand_rounding));
+        if (xr.dtype == FSC_DT_F32 && a->operand_rounding == FSC_RND_NEAREST_EVEN &&
+            (a->operand == FSC_FMT_TF32 || a->operand == FSC_FMT_BF16)) {
+            /* Formats with binary32's exponent range: nearest-even on the bit
+             * pattern (carries give the right overflow; NaNs stay NaN). */
+            int drop = a->operand == FSC_FMT_TF32 ? 13 : 16;
+            uint32_t *u = xr.data, half = (1u << (drop - 1)) - 1u, mask = ~((1u << drop) - 1u);
+            for (int64_t i = 0; i < n; i++)
+                if ((u[i] & 0x7f800000u) != 0x7f800000u) u[i] = (u[i] + half + ((u[i] >> drop) & 1u)) & mask;
+        } else {
+            for (int64_t i = 0; i < n; i++) fsc_kset(&xr, i, fsc_kround_mode(fsc_kget(&xr, i), a->operand, a->operand_rounding));
+        }
         xin = &xr;
     }
     convuser cv = {&d, xin};

@@ -16,6 +16,7 @@ static const char *unsupported_reason(const fsc_graph *g, int node, const fsc_ar
     if (!g || node < 0 || node >= g->n_nodes) return "no such node";
     fsc_op op = g->nodes[node].op;
     if (op == FSC_OP_CONSTANT) return "constant nodes are not run";
+    if (op == FSC_OP_OPAQUE) return "its op type is not supported by flipscope (the model was loaded for inspection only)";
     if ((int)op < 0 || op >= FSC_OP_COUNT) return "unknown op";
     if (a->storage != FSC_FMT_FP64 && !fsc_kfmt_within(a->storage, FSC_FMT_FP32))
         return "storage format wider than fp32 other than fp64";
@@ -76,9 +77,27 @@ static fsc_dtype container_of(fsc_dtype dt, const fsc_arith *a)
     return dt;
 }
 
+/* Ops whose data inputs (all but index / scale / zero-point inputs) must be float tensors. */
+static int float_data_inputs(fsc_op op)
+{
+    switch (op) {
+    case FSC_OP_CONV2D: case FSC_OP_GEMM: case FSC_OP_MATMUL: return 3;
+    case FSC_OP_LAYERNORM: return 3;
+    case FSC_OP_BATCHNORM: return 5;
+    case FSC_OP_RELU: case FSC_OP_CLIP: case FSC_OP_SIGMOID: case FSC_OP_SILU: case FSC_OP_TANH: case FSC_OP_ERF:
+    case FSC_OP_GELU: case FSC_OP_SQRT: case FSC_OP_SOFTMAX: case FSC_OP_MAXPOOL: case FSC_OP_AVGPOOL:
+    case FSC_OP_GLOBAL_AVGPOOL: case FSC_OP_REDUCE_MEAN: case FSC_OP_QUANTIZE: return 1;
+    default: return 0; /* layout ops, cast, binary ops (integer arithmetic exists), dequantize */
+    }
+}
+
 static fsc_status run_op(const fsc_node *nd, const fsc_arith *a, const fsc_ctx *ctx, const fsc_tensor *const *in,
                          fsc_tensor *out, fsc_error *err)
 {
+    for (int i = 0; i < float_data_inputs(nd->op) && i < nd->n_in; i++)
+        if (in[i] && in[i]->dtype != FSC_DT_F32 && in[i]->dtype != FSC_DT_F64)
+            return fsc_fail(err, FSC_ERR_UNSUPPORTED, "input %d holds %s data; this op runs on float tensors", i,
+                            fsc_dtype_name(in[i]->dtype));
     const fsc_attrs *at = &nd->attr;
     const fsc_tensor *x = in[0];
     const fsc_tensor *i1 = nd->n_in > 1 ? in[1] : NULL, *i2 = nd->n_in > 2 ? in[2] : NULL;

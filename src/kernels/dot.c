@@ -18,6 +18,8 @@
  * dot product is a chain of tensor-core blocks from an accumulator of +0
  * (fsc_blockfma_step); the bias is then added as above. */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "kernels/kernels.h"
 #include "kernels/kutil.h"
@@ -68,20 +70,42 @@ static double pairwise(const dotcfg *c, const double *x, ptrdiff_t sx, const dou
     return fsc_kadd(l, r, c->accum, c->rounding);
 }
 
+/* x rounded to the block's input format: nearest-even, or truncation (TF32
+ * read from fp32), the latter by clearing the double's low significand bits
+ * in the normal range. */
+static inline double round_in(double x, fsc_format_id in, bool truncate)
+{
+    if (!truncate) return fsc_kround(x, in);
+    double ax = fabs(x);
+    if (!(ax >= fsc_kfmt[in].min_normal && ax <= fsc_kfmt[in].max_finite)) {
+        fsc_round_opts o = {FSC_RND_TOWARD_ZERO, true, false};
+        return fsc_round(x, in, o);
+    }
+    uint64_t b;
+    memcpy(&b, &x, 8);
+    b &= ~((UINT64_C(1) << (53 - fsc_kfmt[in].p)) - 1);
+    memcpy(&x, &b, 8);
+    return x;
+}
+
 /* The tensor-core dot product: blocks of block_fma.block terms, each block's
- * operands rounded to block_fma.in, chained through the accumulator. */
-static double blockfma(const fsc_blockfma *p, const double *x, ptrdiff_t sx, const double *w, ptrdiff_t sw,
+ * operands rounded to block_fma.in (skipped where the contract already makes
+ * them values of it: x holds activations, w weights or activations), chained
+ * through the accumulator. */
+static double blockfma(const fsc_arith *a, const double *x, ptrdiff_t sx, const double *w, ptrdiff_t sw,
                        int64_t K)
 {
     enum { MAXB = 256 }; /* fsc_k_dot_unsupported refuses larger blocks */
+    const fsc_blockfma *p = &a->block_fma;
     double xb[MAXB], wb[MAXB];
-    fsc_rounding r = p->in_truncate ? FSC_RND_TOWARD_ZERO : FSC_RND_NEAREST_EVEN;
+    bool rx = !fsc_kfmt_within(a->storage, p->in), rw = rx || !fsc_kfmt_within(a->weights, p->in);
     double acc = 0.0;
     for (int64_t k0 = 0; k0 < K; k0 += p->block) {
         int n = (int)(K - k0 < p->block ? K - k0 : p->block);
         for (int i = 0; i < n; i++) {
-            xb[i] = fsc_kround_mode(x[(k0 + i) * sx], p->in, r);
-            wb[i] = fsc_kround_mode(w[(k0 + i) * sw], p->in, r);
+            double xv = x[(k0 + i) * sx], wv = w[(k0 + i) * sw];
+            xb[i] = rx ? round_in(xv, p->in, p->in_truncate) : xv;
+            wb[i] = rw ? round_in(wv, p->in, p->in_truncate) : wv;
         }
         acc = fsc_blockfma_step(xb, wb, n, acc, p);
     }
@@ -111,7 +135,7 @@ double fsc_dot_ref(const double *x, ptrdiff_t sx, const double *w, ptrdiff_t sw,
     dotcfg c = {a->operand, a->product, a->accum, a->operand_rounding, a->rounding};
     double acc;
     if (a->block_fma.block > 0) {
-        acc = blockfma(&a->block_fma, x, sx, w, sw, K);
+        acc = blockfma(a, x, sx, w, sw, K);
         if (has_bias) acc = fsc_kadd(acc, bias, c.accum, c.rounding);
         return acc;
     }

@@ -3,7 +3,8 @@
  * A job is y[m][n] = round_storage(sum_k W[m][k] * X[k][n] (+ bias[m][n]))
  * for m < M, n < N, with X produced tile by tile by a fill callback (im2col
  * for conv, a copy for gemm). Each output's sum runs sequentially in k inside
- * one SIMD lane (lanes span n), so results are bit-identical to fsc_dot_ref
+ * one SIMD lane (lanes span n) (blocked order: per block, then the block
+ * sums in order), so results are bit-identical to fsc_dot_ref
  * under the models fsc_fastmm_eligible accepts, whatever the thread count:
  *  - F32 containers, exact products, fp32 accumulation: fmaf semantics;
  *  - F32 containers holding fp16 values, fp16 accumulation: each step one

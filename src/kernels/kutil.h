@@ -4,6 +4,7 @@
 #ifndef FSC_KUTIL_H
 #define FSC_KUTIL_H
 
+#include <cpuid.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +13,14 @@
 #include "flipscope/ctx.h"
 #include "flipscope/format.h"
 #include "flipscope/tensor.h"
+
+/* F16C via CPUID leaf 1, ECX bit 29. clang's __builtin_cpu_supports does not
+ * know "f16c" (the fuzz build is clang), so both compilers ask CPUID. */
+static inline bool fsc_cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
 
 /* Element i of a float container (F32 or F64) as a double. */
 static inline double fsc_kget(const fsc_tensor *t, int64_t i)
@@ -119,6 +128,42 @@ static inline bool fsc_kfmt_within(fsc_format_id a, fsc_format_id b)
 {
     const fsc_format *fa = fsc_format_get(a), *fb = fsc_format_get(b);
     return fa->p <= fb->p && fa->emax <= fb->emax && fa->emin - fa->p >= fb->emin - fb->p;
+}
+
+/* exp(x) in double from a fixed sequence of IEEE operations (range
+ * reduction by n = round(x / ln 2), a degree-13 Taylor polynomial by fma
+ * Horner, scaling by 2^(n-1) * 2), within about 2 ulp of the true value. The
+ * SIMD kernels evaluate exactly the same operations lane by lane, so scalar
+ * and vector results are bit-identical; below -708 it returns 0, which only
+ * ever meets 1 + exp(.) in sigmoid-like uses where it changes nothing. */
+#define FSC_KEXP_HI 709.79
+#define FSC_KEXP_LO (-708.0)
+static const double fsc_kexp_c[14] = {
+    1.0, 1.0, 0x1p-1, 0x1.5555555555555p-3, 0x1.5555555555555p-5, 0x1.1111111111111p-7, 0x1.6c16c16c16c17p-10,
+    0x1.a01a01a01a01ap-13, 0x1.a01a01a01a01ap-16, 0x1.71de3a556c734p-19, 0x1.27e4fb7789f5cp-22,
+    0x1.ae64567f544e4p-26, 0x1.1eed8eff8d898p-29, 0x1.6124613a86d09p-33};
+#define FSC_KEXP_LOG2E 0x1.71547652b82fep0
+#define FSC_KEXP_LN2HI 0x1.62e42fee00000p-1
+#define FSC_KEXP_LN2LO 0x1.a39ef35793c76p-33
+#define FSC_KEXP_MAGIC 0x1.8p52
+
+static inline __attribute__((always_inline)) double fsc_kexp(double x)
+{
+    if (isnan(x)) return x;
+    if (x > FSC_KEXP_HI) return INFINITY;
+    if (x < FSC_KEXP_LO) return 0.0;
+    double t = x * FSC_KEXP_LOG2E + FSC_KEXP_MAGIC; /* n in the low bits, rounded to nearest */
+    double n = t - FSC_KEXP_MAGIC;
+    double r = fma(-n, FSC_KEXP_LN2HI, x);
+    r = fma(-n, FSC_KEXP_LN2LO, r);
+    double p = fsc_kexp_c[13];
+    for (int i = 12; i >= 0; i--) p = fma(p, r, fsc_kexp_c[i]);
+    int64_t tb;
+    memcpy(&tb, &t, 8);
+    uint64_t sb = (uint64_t)(tb - INT64_C(0x4338000000000000) + 1022) << 52; /* 2^(n-1) */
+    double s;
+    memcpy(&s, &sb, 8);
+    return (p * s) * 2.0;
 }
 
 /* Number of threads a kernel may use. */

@@ -36,6 +36,9 @@
 #define LLVMFuzzerTestOneInput fuzz_graph_one
 #include "../../fuzz/fuzz_graph.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_profile_one
+#include "../../fuzz/fuzz_profile.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "flipscope/model_io.h"
 
@@ -47,7 +50,7 @@ static const struct {
 } targets[] = {
     {"onnx", fuzz_onnx_one},         {"mlmodel", fuzz_mlmodel_one},     {"weights", fuzz_weights_one},
     {"manifest", fuzz_manifest_one}, {"mlpackage", fuzz_mlpackage_one}, {"npy", fuzz_npy_one},
-    {"graph", fuzz_graph_one},
+    {"graph", fuzz_graph_one},       {"profile", fuzz_profile_one},
 };
 
 static void test_replay_all(void **state)

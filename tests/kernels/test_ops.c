@@ -3,9 +3,17 @@
  * hand-worked cases under narrower models, and the dispatcher on a small graph. */
 #include "ktest.h"
 
+#include <mpfr.h>
+
 #include "flipscope/graph.h"
 #include "kernels/kernels.h"
+#include "kernels/kutil.h"
 #include "kernels/ops.h"
+
+typedef struct mfmt_t {
+    int prec;
+    mpfr_exp_t emin, emax;
+} mfmt_t;
 
 static fsc_ctx ctx2(void)
 {
@@ -126,6 +134,17 @@ static void test_binary_broadcast(void **state)
     fsc_tensor P = kt_vals(FSC_DT_F32, 1, one, &v01), Q = kt_vals(FSC_DT_F32, 0, one, &v300);
     assert_int_equal(fsc_k_binary(FSC_OP_MUL, &P, &Q, h, &c, &Y, NULL), FSC_OK);
     assert_true(fsc_tensor_get(&Y, 0) == 30.0);
+    /* integer tensors (shape arithmetic): exact int64 math, division truncating toward zero */
+    int64_t id2[1] = {4};
+    double iv[4] = {7, -7, 9007199254740993.0, 12}, jv[1] = {2};
+    fsc_tensor I = kt_vals(FSC_DT_I64, 1, id2, iv), J = kt_vals(FSC_DT_I64, 0, id2, jv), IY = kt_new(FSC_DT_I64, 1, id2);
+    ((int64_t *)I.data)[2] = INT64_C(9007199254740993); /* 2^53 + 1: not a double */
+    assert_int_equal(fsc_k_binary(FSC_OP_DIV, &I, &J, h, &c, &IY, NULL), FSC_OK);
+    assert_true(((int64_t *)IY.data)[0] == 3 && ((int64_t *)IY.data)[1] == -3 && ((int64_t *)IY.data)[3] == 6);
+    assert_true(((int64_t *)IY.data)[2] == INT64_C(4503599627370496));
+    assert_int_equal(fsc_k_binary(FSC_OP_ADD, &I, &J, h, &c, &IY, NULL), FSC_OK);
+    assert_true(((int64_t *)IY.data)[2] == INT64_C(9007199254740995));
+    fsc_tensor_free(&I), fsc_tensor_free(&J), fsc_tensor_free(&IY);
     fsc_tensor_free(&x), fsc_tensor_free(&z), fsc_tensor_free(&z2), fsc_tensor_free(&y);
     fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&Y), fsc_tensor_free(&P), fsc_tensor_free(&Q);
 }
@@ -209,14 +228,17 @@ static void test_reduction_formats_hand(void **state)
     int64_t d[4] = {1, 1, 2, 2}, od[4] = {1, 1, 1, 1};
     double xv[4] = {2048, 1, 1, 1};
     fsc_tensor x = kt_vals(FSC_DT_F32, 4, d, xv), y = kt_new(FSC_DT_F32, 4, od);
-    assert_int_equal(fsc_k_global_avgpool(&x, fsc_arith_preset("fp16-acc16"), &c, &y, NULL), FSC_OK);
+    /* an fp16 reduction (fp16-acc16 reduces in fp32 since a running fp16 sum overflows large maps) */
+    fsc_arith r16 = *fsc_arith_preset("fp16-acc16");
+    r16.reduce = FSC_FMT_FP16;
+    assert_int_equal(fsc_k_global_avgpool(&x, &r16, &c, &y, NULL), FSC_OK);
     assert_true(fsc_tensor_get(&y, 0) == 512.0);
     assert_int_equal(fsc_k_global_avgpool(&x, fsc_arith_preset("fp16"), &c, &y, NULL), FSC_OK);
     assert_true(fsc_tensor_get(&y, 0) == 513.0);
     assert_int_equal(fsc_k_global_avgpool(&x, fsc_arith_preset("fp32"), &c, &y, NULL), FSC_OK);
     assert_true(fsc_tensor_get(&y, 0) == 512.75);
     /* pairwise fp16 reduction: (2048 + 1) + (1 + 1) = 2048 + 2 = 2050, / 4 = 512.5 */
-    fsc_arith p = *fsc_arith_preset("fp16-acc16");
+    fsc_arith p = r16;
     p.reduce_order = FSC_ORDER_PAIRWISE;
     assert_int_equal(fsc_k_global_avgpool(&x, &p, &c, &y, NULL), FSC_OK);
     assert_true(fsc_tensor_get(&y, 0) == 512.5);
@@ -474,6 +496,172 @@ static void test_dispatch(void **state)
     fsc_graph_free(g);
 }
 
+/* Quantize of random data against MPFR: x / s rounded to the compute format
+ * (fp32 or fp16: the presets' storage), then to an integer (nearest-even), + zp, clamped. */
+static void test_quantize_matches_mpfr(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 53);
+    const char *presets[2] = {"fp32", "fp16"};
+    int64_t d[3] = {3, 4, 257}, sd[1] = {4}, one[1] = {1};
+    mpfr_t mx, ms, mq;
+    mpfr_inits2(53, mx, ms, (mpfr_ptr)0);
+    for (int p = 0; p < 2; p++) {
+        const fsc_arith *a = fsc_arith_preset(presets[p]);
+        const mfmt_t *mf = p ? &(mfmt_t){11, -23, 16} : &(mfmt_t){24, -148, 128};
+        fsc_tensor x = kt_new(FSC_DT_F32, 3, d), q = kt_new(FSC_DT_I8, 3, d), qu = kt_new(FSC_DT_U8, 3, d);
+        kt_fill(&x, &r, 3.0, a->storage);
+        double sv[4], zv = 3;
+        for (int i = 0; i < 4; i++) sv[i] = fsc_rne(0.01 + fabs(fsc_rng_normal(&r)) * 0.05, a->storage);
+        fsc_tensor s = kt_vals(FSC_DT_F32, 1, sd, sv), z = kt_vals(FSC_DT_U8, 1, one, &zv), s1 = kt_vals(FSC_DT_F32, 1, one, sv);
+        fsc_tensor z4 = kt_vals(FSC_DT_I8, 1, sd, (double[4]){-2, 0, 1, 5});
+        fsc_attr_quant ap = {1, FSC_DT_I8}, au = {0, FSC_DT_U8};
+        fsc_ctx c = ctx2();
+        assert_int_equal(fsc_k_quantize(&ap, &x, &s, &z4, a, &c, &q, NULL), FSC_OK);
+        assert_int_equal(fsc_k_quantize(&au, &x, &s1, &z, a, &c, &qu, NULL), FSC_OK);
+        mpfr_init2(mq, mf->prec);
+        for (int64_t i = 0; i < fsc_tensor_numel(&x); i++) {
+            for (int per_axis = 0; per_axis < 2; per_axis++) {
+                int ch = per_axis ? (int)((i / 257) % 4) : 0;
+                mpfr_set_d(mx, fsc_tensor_get(&x, i), MPFR_RNDN);
+                mpfr_set_d(ms, sv[ch], MPFR_RNDN);
+                mpfr_exp_t omin = mpfr_get_emin(), omax = mpfr_get_emax();
+                mpfr_set_emin(mf->emin), mpfr_set_emax(mf->emax);
+                int t = mpfr_div(mq, mx, ms, MPFR_RNDN);
+                t = mpfr_check_range(mq, t, MPFR_RNDN);
+                mpfr_subnormalize(mq, t, MPFR_RNDN);
+                mpfr_set_emin(omin), mpfr_set_emax(omax);
+                mpfr_rint(mq, mq, MPFR_RNDN); /* ties to even */
+                double v = mpfr_get_d(mq, MPFR_RNDN) + (per_axis ? fsc_tensor_get(&z4, ch) : zv);
+                double lo = per_axis ? -128 : 0, hi = per_axis ? 127 : 255;
+                v = v < lo ? lo : (v > hi ? hi : v);
+                double got = fsc_tensor_get(per_axis ? &q : &qu, i);
+                if (got != v) fail_msg("%s element %lld per_axis %d: %g vs MPFR %g", presets[p], (long long)i, per_axis, got, v);
+            }
+        }
+        mpfr_clear(mq);
+        fsc_tensor_free(&x), fsc_tensor_free(&q), fsc_tensor_free(&qu), fsc_tensor_free(&s), fsc_tensor_free(&z);
+        fsc_tensor_free(&s1), fsc_tensor_free(&z4);
+    }
+    mpfr_clears(mx, ms, (mpfr_ptr)0);
+}
+
+/* The AVX-512 quantize/dequantize loops are bit-identical to the scalar ones (FSC_KERNEL_ISA=1),
+ * per tensor (blocks crossing the 65536-element split) and per axis, int8 and uint8. */
+static void test_quant_simd_bit_identical(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 54);
+    const char *presets[4] = {"fp32", "fp16", "bf16", "fp64"};
+    int64_t d[2] = {7, 10001}, sd[1] = {7}, one[1] = {1};
+    double special[8] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e30, -1e30, 0.5};
+    for (int p = 0; p < 4; p++) {
+        const fsc_arith *a = fsc_arith_preset(presets[p]);
+        fsc_dtype dt = kt_container(a);
+        fsc_tensor x = kt_new(dt, 2, d);
+        kt_fill(&x, &r, 2.0, a->storage);
+        for (int i = 0; i < 8; i++) fsc_tensor_set(&x, i * 977, fsc_rne(special[i], a->storage));
+        double sv[7], zv[7], s1 = fsc_rne(0.0173, a->storage), z1 = 7;
+        for (int i = 0; i < 7; i++) sv[i] = fsc_rne(0.01 + 0.02 * i, a->storage), zv[i] = (double)(i * 17 % 40);
+        fsc_tensor sa = kt_vals(dt, 1, sd, sv), za = kt_vals(FSC_DT_U8, 1, sd, zv), st = kt_vals(dt, 1, one, &s1);
+        fsc_tensor zt = kt_vals(FSC_DT_I8, 1, one, &z1);
+        for (int mode = 0; mode < 2; mode++) {
+            bool per_axis = mode == 1;
+            fsc_attr_quant at = {0, per_axis ? FSC_DT_U8 : FSC_DT_I8};
+            const fsc_tensor *sc = per_axis ? &sa : &st, *zp = per_axis ? &za : &zt;
+            fsc_tensor q1 = kt_new(at.out_dtype, 2, d), q2 = kt_new(at.out_dtype, 2, d);
+            fsc_tensor y1 = kt_new(dt, 2, d), y2 = kt_new(dt, 2, d);
+            fsc_ctx c = ctx2();
+            setenv("FSC_KERNEL_ISA", "1", 1);
+            assert_int_equal(fsc_k_quantize(&at, &x, sc, zp, a, &c, &q1, NULL), FSC_OK);
+            assert_int_equal(fsc_k_dequantize(&at, &q1, sc, zp, a, &c, &y1, NULL), FSC_OK);
+            unsetenv("FSC_KERNEL_ISA");
+            assert_int_equal(fsc_k_quantize(&at, &x, sc, zp, a, &c, &q2, NULL), FSC_OK);
+            assert_int_equal(fsc_k_dequantize(&at, &q1, sc, zp, a, &c, &y2, NULL), FSC_OK);
+            kt_assert_same_bits(&q2, &q1, "quantize");
+            kt_assert_same_bits(&y2, &y1, "dequantize");
+            /* NaN quantizes to the zero point, +-Inf and 1e30 saturate */
+            int64_t at0 = 0, at1 = 977, at5 = 5 * 977;
+            double z0 = per_axis ? zv[0] : z1, zmax = per_axis ? 255 : 127;
+            assert_true(fsc_tensor_get(&q2, at0) == z0);
+            assert_true(fsc_tensor_get(&q2, at1) == zmax && fsc_tensor_get(&q2, at5) == zmax);
+            fsc_tensor_free(&q1), fsc_tensor_free(&q2), fsc_tensor_free(&y1), fsc_tensor_free(&y2);
+        }
+        fsc_tensor_free(&x), fsc_tensor_free(&sa), fsc_tensor_free(&za), fsc_tensor_free(&st), fsc_tensor_free(&zt);
+    }
+}
+
+/* fsc_kexp (sigmoid, silu) within 2 ulp of MPFR's correctly rounded exp. */
+static void test_kexp_accuracy(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 51);
+    mpfr_t m;
+    mpfr_init2(m, 53);
+    int n = kt_quick() ? 20000 : 300000;
+    for (int i = 0; i < n; i++) {
+        double x = i % 2 ? (fsc_rng_uniform(&r) * 1417.0 - 708.0) : 4.0 * fsc_rng_normal(&r);
+        mpfr_set_d(m, x, MPFR_RNDN);
+        mpfr_exp(m, m, MPFR_RNDN);
+        double want = mpfr_get_d(m, MPFR_RNDN), got = fsc_kexp(x);
+        int64_t gi, wi;
+        memcpy(&gi, &got, 8);
+        memcpy(&wi, &want, 8);
+        if (llabs(gi - wi) > 2) fail_msg("kexp(%a) = %a, MPFR %a", x, got, want);
+    }
+    mpfr_clear(m);
+    assert_true(fsc_kexp(1000.0) == INFINITY && fsc_kexp(-1000.0) == 0.0 && isnan(fsc_kexp(NAN)) && fsc_kexp(0.0) == 1.0);
+}
+
+/* The AVX-512 sigmoid/silu path is bit-identical to the scalar reference (FSC_KERNEL_ISA=1). */
+static void test_sigmoid_simd_bit_identical(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 52);
+    int64_t d[1] = {5003};
+    const char *presets[4] = {"fp32", "fp16", "bf16", "fp64"};
+    double special[12] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 800, -800, 709.5, -709.5, 88.7, -103.9, 1e-40};
+    for (int p = 0; p < 4; p++) {
+        const fsc_arith *a = fsc_arith_preset(presets[p]);
+        fsc_dtype dt = kt_container(a);
+        fsc_tensor x = kt_new(dt, 1, d), y = kt_new(dt, 1, d), ref = kt_new(dt, 1, d);
+        kt_fill(&x, &r, 6.0, a->storage);
+        for (int i = 0; i < 12; i++) fsc_tensor_set(&x, i, fsc_rne(special[i], a->storage));
+        for (int i = 12; i < 400; i++) fsc_tensor_set(&x, i, fsc_rne(ldexp(fsc_rng_normal(&r), (int)kt_randint(&r, -30, 10)), a->storage));
+        for (int op = 0; op < 2; op++) {
+            fsc_op o = op ? FSC_OP_SILU : FSC_OP_SIGMOID;
+            fsc_attrs at;
+            memset(&at, 0, sizeof at);
+            fsc_ctx c = ctx2();
+            setenv("FSC_KERNEL_ISA", "1", 1);
+            assert_int_equal(fsc_k_unary(o, &at, &x, a, &c, &ref, NULL), FSC_OK);
+            unsetenv("FSC_KERNEL_ISA");
+            c.threads = 1 + op;
+            assert_int_equal(fsc_k_unary(o, &at, &x, a, &c, &y, NULL), FSC_OK);
+            kt_assert_same_bits(&y, &ref, presets[p]);
+            /* and close to libm: the exp differs by at most ~2 ulp of a double */
+            for (int64_t i = 12; i < 5003; i++) {
+                double v = fsc_tensor_get(&x, i), lib = 1.0 / (1.0 + exp(-v));
+                if (op) lib *= v;
+                double got = fsc_tensor_get(&y, i), want = fsc_rne(lib, a->storage);
+                if (p == 3) {
+                    int64_t gi, wi;
+                    memcpy(&gi, &got, 8);
+                    memcpy(&wi, &want, 8);
+                    assert_true(llabs(gi - wi) <= 8);
+                } else {
+                    assert_true(fsc_ulp_distance(got, want, a->storage) <= 1);
+                }
+            }
+        }
+        fsc_tensor_free(&x), fsc_tensor_free(&y), fsc_tensor_free(&ref);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +670,8 @@ int main(void)
         cmocka_unit_test(test_reduction_formats_hand), cmocka_unit_test(test_pool_hand),
         cmocka_unit_test(test_layout),          cmocka_unit_test(test_cast),
         cmocka_unit_test(test_quant),           cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_kexp_accuracy),   cmocka_unit_test(test_sigmoid_simd_bit_identical),
+        cmocka_unit_test(test_quantize_matches_mpfr), cmocka_unit_test(test_quant_simd_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

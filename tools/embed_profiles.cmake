@@ -1,0 +1,22 @@
+# embed_profiles.cmake (cmake -P): writes OUT, a C file holding each profile
+# of FILES (a |-separated list) as bytes, and the table fsc_builtin_profiles[] that
+# src/plan/profile_table.c reads. Invoked by cmake/profiles.cmake.
+set(body "/* Generated from profiles/NAME.profile by tools/embed_profiles.cmake: do not edit. */\n")
+string(APPEND body "#include <stddef.h>\n\n")
+string(APPEND body "typedef struct fsc_builtin_profile { const char *name; const char *text; size_t len; } fsc_builtin_profile;\n\n")
+set(table "")
+set(n 0)
+string(REPLACE "|" ";" FILES "${FILES}")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  string(MAKE_C_IDENTIFIER "${name}" id)
+  file(READ ${f} hex HEX)
+  string(LENGTH "${hex}" hl)
+  math(EXPR len "${hl} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const unsigned char text_${id}[] = {${bytes} 0};\n")
+  string(APPEND table "    {\"${name}\", (const char *)text_${id}, ${len}},\n")
+  math(EXPR n "${n} + 1")
+endforeach()
+string(APPEND body "\nconst fsc_builtin_profile fsc_builtin_profiles[] = {\n${table}    {NULL, NULL, 0},\n};\n")
+file(WRITE ${OUT} "${body}")
