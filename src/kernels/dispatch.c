@@ -54,23 +54,6 @@ static int min_inputs(fsc_op op)
     }
 }
 
-/* Whether input i of op must be in a float container: the float kernels read
- * those through fsc_kget, which knows only F32/F64. Inference lets integer
- * tensors reach arithmetic ops (int64 Add is valid ONNX), so this is where an
- * integer one is refused instead of being read out of bounds (found by
- * fuzz_graph). Layout ops, cast and gather handle every container. */
-static bool needs_float_input(fsc_op op, int i)
-{
-    switch (op) {
-    case FSC_OP_IDENTITY: case FSC_OP_RESHAPE: case FSC_OP_TRANSPOSE: case FSC_OP_CONCAT: case FSC_OP_PAD:
-    case FSC_OP_SLICE: case FSC_OP_CAST: case FSC_OP_CONSTANT: return false;
-    case FSC_OP_GATHER: return false;
-    case FSC_OP_QUANTIZE: return i < 2;   /* x, scale; zero_point is integer */
-    case FSC_OP_DEQUANTIZE: return i == 1; /* scale */
-    default: return true;
-    }
-}
-
 static fsc_dtype container_of(fsc_dtype dt, const fsc_arith *a)
 {
     if (fsc_dtype_is_float(dt)) return a->storage == FSC_FMT_FP64 ? FSC_DT_F64 : FSC_DT_F32;
@@ -154,11 +137,7 @@ fsc_status fsc_kernel_run(const fsc_graph *g, int node, const fsc_arith *a, cons
             if (i < need) return fsc_fail(err, FSC_ERR_INVALID, "input %d is missing", i);
             continue;
         }
-        bool is_float = in[i]->dtype == FSC_DT_F32 || in[i]->dtype == FSC_DT_F64;
-        if (!is_float && needs_float_input(nd->op, i))
-            return fsc_fail(err, FSC_ERR_UNSUPPORTED, "input %d is %s; %s computes on float tensors only", i,
-                            fsc_dtype_name(in[i]->dtype), fsc_op_name(nd->op));
-        if (is_float && in[i]->dtype != fc)
+        if ((in[i]->dtype == FSC_DT_F32 || in[i]->dtype == FSC_DT_F64) && in[i]->dtype != fc)
             return fsc_fail(err, FSC_ERR_INTERNAL, "input %d is in a %s container, expected %s under storage %s", i,
                             fsc_dtype_name(in[i]->dtype), fsc_dtype_name(fc), fsc_format_get(a->storage)->name);
     }
