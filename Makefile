@@ -20,7 +20,7 @@ DEB_BUILD = gcc make cmake pkg-config libcmocka-dev libmpfr-dev libgmp-dev \
             libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcjson-dev
 DEB_OPTIONAL = libdnnl-dev libxnnpack-dev
 
-.PHONY: all deps build demo test test-fast test-asan test-fuzz fuzz fuzz-build bench clean
+.PHONY: all deps build demo test test-fast test-asan test-fuzz fuzz bench clean
 
 all: build
 
@@ -47,25 +47,15 @@ test-asan: deps $(ASAN)/CMakeCache.txt
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    FSC_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
 
-# Fuzz build: clang with libFuzzer, ASan and UBSan (cmake/fuzz.cmake). Without
-# clang or its libFuzzer runtime (libclang-rt-14-dev) the fuzz steps say so and
-# are skipped.
+# Fuzz build: clang with libFuzzer, ASan and UBSan (cmake/fuzz.cmake), then
+# each target on its corpus (fuzz/ci.sh). Without clang or its libFuzzer
+# runtime (libclang-rt-14-dev) the step says so and is skipped.
 FUZZ_CC ?= clang
-fuzz-build:
-	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
-	    echo "fuzz: SKIPPED: $(FUZZ_CC) not found (apt-get install clang libclang-rt-14-dev)"; exit 0; fi; \
-	if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' | \
-	    $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then \
-	    echo "fuzz: SKIPPED: $(FUZZ_CC) cannot link libFuzzer (apt-get install libclang-rt-14-dev)"; exit 0; fi; \
-	if [ ! -f $(FUZZ)/CMakeCache.txt ]; then CC=$(FUZZ_CC) cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug \
-	    -DFSC_FUZZ=ON -DFSC_WERROR=OFF -DCMAKE_C_FLAGS=-O1 $(CMAKE_FLAGS) || exit 1; fi; \
-	cmake --build $(FUZZ) -j $(JOBS) --target fuzz_all
+fuzz: deps
+	@bash fuzz/ci.sh $(FUZZ) $(FUZZ_SECONDS) $(JOBS) $(FUZZ_CC)
 
-fuzz: deps fuzz-build
-	@if [ -x $(FUZZ)/fuzz_onnx ]; then bash fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS); fi
-
-test-fuzz: deps fuzz-build
-	@if [ -x $(FUZZ)/fuzz_onnx ]; then bash fuzz/run.sh $(FUZZ) $(FUZZ_TEST_SECONDS); fi
+test-fuzz: deps
+	@bash fuzz/ci.sh $(FUZZ) $(FUZZ_TEST_SECONDS) $(JOBS) $(FUZZ_CC)
 
 test: test-fast test-asan test-fuzz
 	@echo "make test: all tests passed (normal build, ASan+UBSan build, fuzz targets on their corpora)"

@@ -28,13 +28,13 @@ for t in "${targets[@]}"; do
         "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="$art/" -print_final_stats=1 "$work" > "$log" 2>&1
     rc=$?
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+    runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     if [ $rc -eq 0 ]; then
         echo "fuzz $t: ${runs:-?} executions in ${secs} s, no crash"
     else
         fail=1
         echo "fuzz $t: FAILED (exit $rc) after ${runs:-?} executions; see $log and $art/"
-        grep -m3 -E 'ERROR: |runtime error|SUMMARY' "$log" | sed 's/^/    /'
+        grep -a -m3 -E 'ERROR: |runtime error|SUMMARY' "$log" | sed 's/^/    /'
     fi
 done
 exit $fail
