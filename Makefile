@@ -18,9 +18,9 @@ FUZZ_TEST_SECONDS ?= 8
 # Debian packages the build and the tests need (tools/deps.sh installs the missing ones).
 DEB_BUILD = gcc make cmake pkg-config libcmocka-dev libmpfr-dev libgmp-dev \
             libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcjson-dev
-DEB_OPTIONAL = libdnnl-dev libxnnpack-dev
+DEB_OPTIONAL = libdnnl-dev libxnnpack-dev libpthreadpool-dev
 
-.PHONY: all deps build demo test test-fast test-asan test-fuzz fuzz bench clean
+.PHONY: all deps build demo test test-fast test-asan test-fuzz fuzz bench clean runners
 
 all: build
 
@@ -36,13 +36,24 @@ build: deps $(BUILD)/CMakeCache.txt
 demo: build
 	./$(BUILD)/flipscope demo
 
-test-fast: build
+# runner:ort needs npm onnxruntime-node in runners/ort; skipped (tests print why) without node/npm.
+# (re)installed only when runners/ort/package-lock.json is newer than the installed tree.
+runners:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	    if [ ! -f runners/ort/node_modules/.package-lock.json ] || \
+	       [ runners/ort/package-lock.json -nt runners/ort/node_modules/.package-lock.json ]; then \
+	        (cd runners/ort && npm ci --ignore-scripts --no-audit --no-fund) || \
+	            echo "make runners: npm ci failed; runner:ort will be unavailable"; \
+	    fi; \
+	else echo "make runners: node/npm not found; runner:ort will be unavailable"; fi
+
+test-fast: build runners
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 $(ASAN)/CMakeCache.txt:
 	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DFSC_SANITIZE=ON -DCMAKE_C_FLAGS=-O1 $(CMAKE_FLAGS)
 
-test-asan: deps $(ASAN)/CMakeCache.txt
+test-asan: deps runners $(ASAN)/CMakeCache.txt
 	cmake --build $(ASAN) -j $(JOBS)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    FSC_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)

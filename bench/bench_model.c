@@ -1,7 +1,8 @@
-/* bench_model.c: median wall time of one inference of the built-in
- * AmplifiedConvTie model (224x224 by default) per configuration.
- * Usage: bench_model [--size N] [--reps N] [--threads N] [CONFIG ...]
- * Prints one line per configuration: name, median ms, min ms, GFLOP/s. */
+/* bench_model.c: median wall time of one inference per configuration, of the
+ * built-in AmplifiedConvTie model (224x224 by default) or of a model file.
+ * Usage: bench_model [--size N] [--reps N] [--threads N] [--model FILE] [CONFIG ...]
+ * Prints one line per configuration: name, median ms, min ms, GFLOP/s (the
+ * GFLOP figure is the seed architecture's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,14 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int size = 224, reps = 5, threads = 0;
+    const char *model = NULL;
     const char *cfgs[64];
     int n = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (n < 64) cfgs[n++] = argv[i];
     }
     static const char *defaults[] = {"emu:fp32", "emu:fp16", "emu:bf16", "emu:tf32", "emu:fp16-acc16", "emu:fp64"};
@@ -50,7 +53,7 @@ int main(int argc, char **argv)
     fsc_synth_opts so = fsc_synth_default();
     so.height = so.width = size;
     fsc_graph *g;
-    if (fsc_synth_amplified_conv_tie(&so, &g, &err)) {
+    if (model ? fsc_model_load(model, &ctx, &g, &err) : fsc_synth_amplified_conv_tie(&so, &g, &err)) {
         fprintf(stderr, "bench_model: %s\n", err.msg);
         return 2;
     }
@@ -60,8 +63,8 @@ int main(int argc, char **argv)
     /* multiply-adds: 3x3 convs 3->64, 64->64 (x3), 1x1 64->16 */
     double hw = (double)size * size;
     double gflop = 2.0 * hw * (27.0 * 64 + 3 * 576.0 * 64 + 64.0 * 16) / 1e9;
-    printf("# AmplifiedConvTie %dx%d (%.2f GFLOP), %d threads, median of %d runs after 1 warm-up\n", size, size, gflop,
-           ctx.threads, reps);
+    printf("# %s %dx%d (%.2f GFLOP), %d threads, median of %d runs after 1 warm-up\n",
+           model ? model : "AmplifiedConvTie", size, size, gflop, ctx.threads, reps);
     printf("%-22s %10s %10s %10s\n", "configuration", "median_ms", "min_ms", "GFLOP/s");
     for (int c = 0; c < n; c++) {
         fsc_engine *e;

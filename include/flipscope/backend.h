@@ -35,6 +35,13 @@ typedef struct fsc_backend_vtable {
     fsc_status (*run_node)(fsc_backend *b, const fsc_graph *g, int node, const fsc_tensor *const *in,
                            fsc_tensor *out, fsc_error *err);
     void (*release)(fsc_backend *b);
+    /* Optional, for whole-graph backends (external runners): runs all of g
+     * at once. inputs: one per graph input. vals has g->n_values entries, all
+     * empty; fill every graph output's entry, and when want_intermediates
+     * also every node output the engine can report (others stay empty).
+     * Used by the executor when one backend holds every computing node. */
+    fsc_status (*run_graph)(fsc_backend *b, const fsc_graph *g, const fsc_tensor *inputs, fsc_tensor *vals,
+                            bool want_intermediates, fsc_error *err);
 } fsc_backend_vtable;
 
 struct fsc_backend {

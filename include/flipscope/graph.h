@@ -180,6 +180,7 @@ typedef struct fsc_graph {
     int *outputs; /* value ids of graph outputs, in order */
     int n_outputs;
     struct fsc_name_index *index; /* private: value name -> id hash */
+    char *source_path; /* absolute path of the file fsc_model_load read, or NULL (built, cloned) */
 } fsc_graph;
 
 /* What a loader hands to fsc_graph_add_node. Output shapes and dtypes are inferred. */

@@ -1,5 +1,6 @@
 /* registry.c: the table of configuration providers, and name lookup. */
 #include "backends/registry.h"
+#include "backends/runner.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,9 @@
 static const fsc_provider *const providers[] = {
     &fsc_emu_provider,
     &fsc_coreml_provider,
+    &fsc_onednn_provider,
+    &fsc_xnnpack_provider,
+    &fsc_runner_provider,
 };
 
 const fsc_provider *const *fsc_providers(int *n)

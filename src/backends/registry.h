@@ -31,6 +31,10 @@ const fsc_provider *const *fsc_providers(int *n);
 
 /* The emulator's provider ("emu:<preset>"). */
 extern const fsc_provider fsc_emu_provider;
+/* Real CPU libraries (src/backends/onednn.c, xnnpack.c); present in every
+ * build, available only when built with the library. */
+extern const fsc_provider fsc_onednn_provider;
+extern const fsc_provider fsc_xnnpack_provider;
 
 /* The device-profile providers (src/plan/profile_provider.c, plan.h):
  * "coreml:<preset>" from the built-in coreml profile, and "<profile>:<preset>"

@@ -265,6 +265,49 @@ static fsc_status input_for(fsc_engine *e, run_state *rs, int b, int v, const fs
     return FSC_OK;
 }
 
+/* True when the plan is one whole-graph backend (an external runner). */
+static bool whole_graph(const fsc_engine *e)
+{
+    return e->plan.n_backends == 1 && e->plan.backends[0]->vt->run_graph;
+}
+
+/* Runs the graph in one call of a whole-graph backend; graph outputs land in
+ * rs->vals, intermediates it reported are handed to the tap node by node. */
+static fsc_status run_whole(fsc_engine *e, const fsc_tensor *inputs, run_state *rs, const fsc_run_opts *opts,
+                            fsc_error *err)
+{
+    const fsc_graph *g = e->g;
+    fsc_backend *be = e->plan.backends[0];
+    bool tap = opts && opts->tap;
+    fsc_tensor *vals = fsc_calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *vals, "run values", err);
+    if (!vals) return FSC_ERR_NOMEM;
+    fsc_status st = be->vt->run_graph(be, g, inputs, vals, tap, err);
+    for (int i = 0; !st && tap && i < g->n_nodes; i++) {
+        const fsc_node *n = &g->nodes[i];
+        if (e->plan.node_backend[i] < 0 || n->n_out > 8) continue;
+        fsc_tensor outs[8];
+        bool all = true;
+        for (int o = 0; o < n->n_out; o++) {
+            outs[o] = vals[n->out[o]];
+            if (!outs[o].data && fsc_shape_numel(&g->values[n->out[o]].shape) > 0) all = false;
+        }
+        if (all) opts->tap(opts->tap_user, g, i, outs, n->n_out);
+    }
+    for (int k = 0; !st && k < g->n_outputs; k++) {
+        int v = g->outputs[k];
+        if (g->values[v].constant) continue;
+        if (!vals[v].data && fsc_shape_numel(&g->values[v].shape) > 0)
+            st = fsc_fail(err, FSC_ERR_IO, "%s did not produce output '%s'", be->name, g->values[v].name);
+        else if (!rs->vals[v].data) {
+            rs->vals[v] = vals[v];
+            memset(&vals[v], 0, sizeof vals[v]);
+        }
+    }
+    for (int v = 0; v < g->n_values; v++) fsc_tensor_free(&vals[v]);
+    free(vals);
+    return st;
+}
+
 fsc_status fsc_engine_run(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *outputs, const fsc_run_opts *opts,
                           fsc_error *err)
 {
@@ -293,8 +336,9 @@ fsc_status fsc_engine_run(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *o
         st = fsc_tensor_clone(&rs.vals[v], &inputs[i], err);
         rs.home[v] = -2;
     }
+    if (!st && whole_graph(e)) st = run_whole(e, inputs, &rs, opts, err);
     const fsc_tensor *in[64];
-    for (int i = 0; !st && i < g->n_nodes; i++) {
+    for (int i = 0; !st && !whole_graph(e) && i < g->n_nodes; i++) {
         const fsc_node *n = &g->nodes[i];
         int b = e->plan.node_backend[i];
         if (b < 0) continue; /* constants: loaded per backend at open */

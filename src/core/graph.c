@@ -99,6 +99,7 @@ fsc_graph *fsc_graph_new(const char *name, fsc_error *err)
 void fsc_graph_free(fsc_graph *g)
 {
     if (!g) return;
+    free(g->source_path);
     for (int i = 0; i < g->n_values; i++) {
         free(g->values[i].name);
         if (g->values[i].constant) {

@@ -4,6 +4,7 @@
  * built in adds its row here. An unknown extension is an error
  * that lists what is supported. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flipscope/model_io.h"
@@ -58,7 +59,16 @@ fsc_status fsc_model_load(const char *path, const fsc_ctx *ctx, fsc_graph **out,
 {
     *out = NULL;
     const model_format *f = find_format(path, false, err);
-    return f ? f->load(path, ctx, out, err) : FSC_ERR_UNSUPPORTED;
+    if (!f) return FSC_ERR_UNSUPPORTED;
+    fsc_status st = f->load(path, ctx, out, err);
+    if (st) return st;
+    /* Whole-graph backends (runners) hand the file itself to another engine. */
+    char *abs = realpath(path, NULL);
+    if (abs) {
+        free((*out)->source_path);
+        (*out)->source_path = abs;
+    }
+    return FSC_OK;
 }
 
 fsc_status fsc_model_save(const char *path, const fsc_graph *g, const fsc_ctx *ctx, fsc_error *err)

@@ -74,8 +74,10 @@ static fsc_status probe_one(const fsc_graph *g, const fsc_tensor *inputs, const 
         if (fsc_config_lookup(base, &info, &e2) == FSC_OK) c->info = info;
     }
     if (st) {
+        /* a configuration that cannot open or run is a FAILED row; the probe goes on */
         c->failed = true;
         snprintf(c->error, sizeof c->error, "%s", e.msg);
+        st = FSC_OK;
         goto done;
     }
     c->runs_done = 0;

@@ -3,31 +3,9 @@
 # real run on the cnn_ops ONNX fixture (table, ranking, margin, JSON).
 # Usage: test_localize_cli.sh FLIPSCOPE SRC_DIR
 set -u
-fs=$1
-src=$2
+. "$(dirname "$0")/lib.bash" "$@"
 model=$src/tests/fixtures/onnx/cnn_ops.onnx
 x=$src/tests/fixtures/onnx/cnn_ops.in0.npy
-pass=0 fail=0
-
-check() { # name expected_rc grep_pattern cmd...
-    local name=$1 want=$2 pat=$3
-    shift 3
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        echo "FAIL $name: exit $rc, expected $want; output:"; echo "$out" | head -20; fail=$((fail + 1)); return
-    fi
-    if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-        echo "FAIL $name: output lacks /$pat/:"; echo "$out" | head -20; fail=$((fail + 1)); return
-    fi
-    echo "ok   $name"; pass=$((pass + 1))
-}
-one_line() { # name cmd...: the error is a single line on stderr
-    local name=$1
-    shift
-    n=$("$@" 2>&1 >/dev/null | wc -l)
-    if [ "$n" = 1 ]; then echo "ok   $name"; pass=$((pass + 1)); else echo "FAIL $name: $n lines on stderr"; fail=$((fail + 1)); fi
-}
 
 check "listed in help" 0 "localize" "$fs" --help
 check "localize --help" 0 "--reference CFG" "$fs" localize --help

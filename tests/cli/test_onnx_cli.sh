@@ -3,24 +3,9 @@
 # exit code 2 and one line on stderr naming the file and (where there is one) the
 # node; a real run on a fixture model succeeds. Usage: test_onnx_cli.sh FLIPSCOPE SRC_DIR
 set -u
-fs=$1
-src=$2
+. "$(dirname "$0")/lib.bash" "$@"
 fix=$src/tests/fixtures/onnx
-pass=0 fail=0
 
-check() { # name expected_rc grep_pattern cmd...
-    local name=$1 want=$2 pat=$3
-    shift 3
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        echo "FAIL $name: exit $rc, expected $want; output:"; echo "$out" | head -20; fail=$((fail + 1)); return
-    fi
-    if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-        echo "FAIL $name: output lacks /$pat/:"; echo "$out" | head -20; fail=$((fail + 1)); return
-    fi
-    echo "ok   $name"; pass=$((pass + 1))
-}
 bad() { # fixture pattern: refused with exit 2, one stderr line naming the file
     local f=$fix/$1.onnx
     check "$1" 2 "$f: $2" "$fs" drift "$f" --seed 1 --runs 1 --configs emu:fp64
@@ -38,8 +23,6 @@ bad bad_external_data "node 0 \(Add 'adder'\): initializer 'w': tensor data is s
 bad bad_dim_param "graph input 'x' has a symbolic dimension 0 \('batch'\)"
 bad bad_reshape_dynamic "node 0 \(Reshape 'reshaper'\): shape \('s'\) must be a constant"
 bad bad_short_data "node 0 \(Add 'adder'\): initializer 'w': raw_data holds 2 elements"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 head -c 100 "$fix/cnn_ops.onnx" >"$tmp/truncated.onnx"
 check "truncated" 2 "$tmp/truncated.onnx: not a valid ONNX protobuf" "$fs" drift "$tmp/truncated.onnx" --seed 1 --runs 1 --configs emu:fp64
 printf 'not a model\n' >"$tmp/text.onnx"

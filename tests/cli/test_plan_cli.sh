@@ -3,25 +3,7 @@
 # `drift`: exit codes, one-line errors naming file:line or the op, the seed's
 # tables. Usage: test_plan_cli.sh FLIPSCOPE SRC_DIR
 set -u
-fs=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-check() { # name expected_rc grep_pattern cmd...
-    local name=$1 want=$2 pat=$3
-    shift 3
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        echo "FAIL $name: exit $rc, expected $want; output:"; echo "$out" | head -20; fail=$((fail + 1)); return
-    fi
-    if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-        echo "FAIL $name: output lacks /$pat/:"; echo "$out" | head -20; fail=$((fail + 1)); return
-    fi
-    echo "ok   $name"; pass=$((pass + 1))
-}
+. "$(dirname "$0")/lib.bash" "$@"
 
 check "plan --help" 0 "--units PRESET" "$fs" plan --help
 check "plan builtin all" 0 "preferred device: ne 14, gpu 0, cpu 0, None 0" "$fs" plan
