@@ -82,7 +82,8 @@ int64_t fsc_tensor_numel(const fsc_tensor *t);
 
 /* Element i of any numeric tensor as a double (exact for every container). */
 double fsc_tensor_get(const fsc_tensor *t, int64_t i);
-/* Stores v into element i, converting to the container (float: rounded to nearest). */
+/* Stores v into element i, converting to the container (float: rounded to nearest;
+ * integer: truncated toward zero, saturated to the type's range, NaN stored as 0). */
 void fsc_tensor_set(fsc_tensor *t, int64_t i, double v);
 
 /* New float tensor holding src's values in container dt (F32 or F64);

@@ -13,6 +13,7 @@
 
 #include "backends/qdq.h"
 #include "backends/xnnpack.h"
+#include "core/half.h"
 
 typedef struct xp_state {
     pthreadpool_t pool;
@@ -81,6 +82,7 @@ static void *buf_new(bool f16, int64_t n, fsc_error *err)
     return fsc_malloc((size_t)(n > 0 ? n : 1) * (f16 ? 2 : 4) + XNN_EXTRA_BYTES, "XNNPACK buffer", err);
 }
 
+#if defined(__FLT16_MAX__)
 static void put(void *p, bool f16, int64_t i, float v)
 {
     if (f16) ((_Float16 *)p)[i] = (_Float16)v;
@@ -88,6 +90,18 @@ static void put(void *p, bool f16, int64_t i, float v)
 }
 
 static float get(const void *p, bool f16, int64_t i) { return f16 ? (float)((const _Float16 *)p)[i] : ((const float *)p)[i]; }
+#else /* clang before 15 has no _Float16 on x86 (the fuzz build): the same bits, converted portably */
+static void put(void *p, bool f16, int64_t i, float v)
+{
+    if (f16) ((uint16_t *)p)[i] = fsc_double_to_half(v);
+    else ((float *)p)[i] = v;
+}
+
+static float get(const void *p, bool f16, int64_t i)
+{
+    return f16 ? (float)fsc_half_to_double(((const uint16_t *)p)[i]) : ((const float *)p)[i];
+}
+#endif
 
 /* x (flat f32) into a new buffer, optionally NCHW -> NHWC. */
 static void *load(const fsc_tensor *t, bool f16, bool to_nhwc, fsc_error *err)

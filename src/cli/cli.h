@@ -53,6 +53,11 @@ int fsc_cmd_report(int argc, char **argv);
 int fsc_cli_split(char *list, char **items, int max);
 /* Strict integer parse of s into *v within [lo, hi]; false with a message on stderr naming opt. */
 bool fsc_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v);
+/* --limit NAME=VALUE (every command that reads files takes it; docs/limits.md): sets one field of
+ * *lim; false with a message on stderr naming the known limits. */
+bool fsc_cli_limit(fsc_limits *lim, const char *arg);
+#define FSC_CLI_LIMIT_OPTION {"limit", required_argument, 0, 'L'}
+#define FSC_CLI_LIMIT_HELP "  --limit NAME=VALUE  change a resource limit, e.g. max_tensor_bytes=8G (docs/limits.md)\n"
 /* Progress callback printing to stderr when it is a terminal (no-op otherwise). */
 void fsc_cli_progress(void *user, const char *what, int64_t done, int64_t total);
 /* Context from common options: threads (0 = default). */

@@ -1,6 +1,9 @@
 /* cli_common.c: option parsing, model loading, progress and JSON helpers
  * shared by the subcommands. */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +35,56 @@ bool fsc_cli_int(const char *opt, const char *s, long long lo, long long hi, lon
         return false;
     }
     *v = x;
+    return true;
+}
+
+/* The limits --limit can set: name, field offset, whether the field is an int, and what it bounds. */
+typedef struct cli_limit_def {
+    const char *name;
+    size_t off;
+    bool is_int;
+    const char *what;
+} cli_limit_def;
+
+static const cli_limit_def cli_limit_defs[] = {
+    {"max_tensor_bytes", offsetof(fsc_limits, max_tensor_bytes), false, "bytes of one tensor"},
+    {"max_file_bytes", offsetof(fsc_limits, max_file_bytes), false, "bytes of one input file"},
+    {"max_nodes", offsetof(fsc_limits, max_nodes), true, "nodes (ops) in a graph"},
+    {"max_string", offsetof(fsc_limits, max_string), false, "bytes of one name or string"},
+    {"max_nesting", offsetof(fsc_limits, max_nesting), true, "nesting depth of JSON documents"},
+    {"max_npy_header", offsetof(fsc_limits, max_npy_header), false, "bytes of a .npy header"},
+};
+
+bool fsc_cli_limit(fsc_limits *lim, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    size_t n = sizeof cli_limit_defs / sizeof cli_limit_defs[0];
+    const cli_limit_def *d = NULL;
+    for (size_t i = 0; eq && i < n; i++)
+        if (strlen(cli_limit_defs[i].name) == (size_t)(eq - arg) && !strncmp(arg, cli_limit_defs[i].name, (size_t)(eq - arg)))
+            d = &cli_limit_defs[i];
+    if (!d) {
+        fsc_cli_error("--limit expects NAME=VALUE with NAME one of max_tensor_bytes, max_file_bytes, max_nodes, "
+                      "max_string, max_nesting, max_npy_header (docs/limits.md); got '%s'", arg);
+        return false;
+    }
+    /* VALUE: a positive integer, optionally with a binary suffix K, M or G (x1024, x1024^2, x1024^3). */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(eq + 1, &end, 10);
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10, end++;
+    else if (*end == 'M' || *end == 'm') shift = 20, end++;
+    else if (*end == 'G' || *end == 'g') shift = 30, end++;
+    unsigned long long hi = d->is_int ? (unsigned long long)INT_MAX : (unsigned long long)SIZE_MAX;
+    if (errno || end == eq + 1 || *end || eq[1] == '-' || v == 0 || v > (hi >> shift)) {
+        fsc_cli_error("--limit %.*s expects a positive integer (suffix K, M or G allowed) of at most %llu, got '%s'",
+                      (int)(eq - arg), arg, hi, eq + 1);
+        return false;
+    }
+    v <<= shift;
+    if (d->is_int) *(int *)((char *)lim + d->off) = (int)v;
+    else *(size_t *)((char *)lim + d->off) = (size_t)v;
     return true;
 }
 

@@ -22,7 +22,7 @@ static void help(FILE *f)
             "moves its margin most away from emu:fp32, centres the tie between the two (sets the head bias B0,\n"
             "as the seed's author did by hand), runs the drift probe across the presets and prints a seed-style\n"
             "summary ending with what this does and does not show.\n\n"
-            "options:\n"
+            "options:\n" FSC_CLI_LIMIT_HELP
             "  --runs N          repeated runs per configuration (default 100)\n"
             "  --size N          input height and width (default 224, the seed's)\n"
             "  --configs A,B,..  configurations to probe; the first is the reference (default\n"
@@ -134,9 +134,10 @@ int fsc_cmd_demo(int argc, char **argv)
         {"runs", required_argument, 0, 'n'},    {"size", required_argument, 0, 'z'},
         {"configs", required_argument, 0, 'c'}, {"threads", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},          {"out", required_argument, 0, 'o'},
-        {"localize", required_argument, 0, 'l'},
+        {"localize", required_argument, 0, 'l'}, FSC_CLI_LIMIT_OPTION,
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *out = NULL, *localize = "auto";
+    fsc_limits lim = fsc_limits_default(); /* --limit */
     long long runs = 100, size = 224, threads = 0;
     char configs_buf[1024] = DEMO_CONFIGS, configs_arg[1024];
     bool json = false;
@@ -154,6 +155,7 @@ int fsc_cmd_demo(int argc, char **argv)
             out = optarg;
             break;
         case 'l': localize = optarg; break;
+        case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -164,6 +166,7 @@ int fsc_cmd_demo(int argc, char **argv)
     int n_cfg = fsc_cli_split(configs_buf, configs, FSC_CLI_MAX_LIST);
     if (n_cfg < 2) return fsc_cli_error("--configs needs a reference and at least one other configuration");
     fsc_ctx ctx = fsc_cli_ctx((int)threads);
+    ctx.limits = lim;
     fsc_error err;
     fsc_error_clear(&err);
     for (int i = 0; i < n_cfg; i++) {

@@ -19,7 +19,7 @@ static void help(FILE *f)
             "distance in the output's format, argmax agreement, logits and deltas, margin delta.\n\n"
             "MODEL is an .onnx file, an .mlpackage directory or an .mlmodel; without it the built-in\n"
             "AmplifiedConvTie model (SEED.md stage 1, head bias 0) is used.\n\n"
-            "options:\n"
+            "options:\n" FSC_CLI_LIMIT_HELP
             "  --configs A,B,...   configurations (default %s);\n"
             "                      CFG@OTHER_MODEL runs CFG on another model with the same inputs and output\n"
             "                      shape, e.g. emu:fp32@float.onnx against a quantized MODEL\n"
@@ -49,8 +49,9 @@ int fsc_cmd_drift(int argc, char **argv)
         {"runs", required_argument, 0, 'n'},    {"input", required_argument, 0, 'i'},
         {"seed", required_argument, 0, 's'},    {"threads", required_argument, 0, 't'},
         {"fail-on", required_argument, 0, 'f'}, {"json", no_argument, 0, 'j'},
-        {"profile", required_argument, 0, 'P'}, {"help", no_argument, 0, 'h'},
+        {"profile", required_argument, 0, 'P'}, FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
+    fsc_limits lim = fsc_limits_default(); /* --limit */
     fsc_error perr;
     const fsc_profile *prof;
     char configs_buf[2048] = DEFAULT_CONFIGS;
@@ -81,6 +82,7 @@ int fsc_cmd_drift(int argc, char **argv)
         case 'P':
             if (fsc_profile_use(optarg, &prof, &perr)) return fsc_cli_fail("drift", &perr);
             break;
+        case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -97,6 +99,7 @@ int fsc_cmd_drift(int argc, char **argv)
     }
 
     fsc_ctx ctx = fsc_cli_ctx((int)threads);
+    ctx.limits = lim;
     fsc_error err;
     fsc_error_clear(&err);
     fsc_graph *g = NULL;

@@ -20,7 +20,7 @@ static void help(FILE *f)
                "  interpretation: \"quantize/dequantize pairs are present before real ops\",\n"
                "    \"... present but no real-op consumers\", \"weight compression only\" or \"no quantization evidence\".\n\n"
                "MODEL: .mlpackage (directory), .mlmodel (ML Program with immediate weights) or .onnx.\n\n"
-               "options:\n"
+               "options:\n" FSC_CLI_LIMIT_HELP
                "  --hits N   list at most N keyword hits (default 40; the total is always printed)\n"
                "  --json     print one JSON object instead of text\n\n"
                "exit codes: 0 inspected, 2 usage or unreadable model\n");
@@ -29,7 +29,8 @@ static void help(FILE *f)
 int fsc_cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {{"hits", required_argument, 0, 'n'}, {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+                                         FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+    fsc_limits lim = fsc_limits_default(); /* --limit */
     long long hits = 40;
     bool json = false;
     optind = 1;
@@ -38,6 +39,7 @@ int fsc_cmd_inspect(int argc, char **argv)
         switch (c) {
         case 'n': if (!fsc_cli_int("--hits", optarg, 0, 1000000, &hits)) return FSC_EXIT_USAGE; break;
         case 'j': json = true; break;
+        case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -45,6 +47,7 @@ int fsc_cmd_inspect(int argc, char **argv)
     if (optind != argc - 1) return fsc_cli_error("inspect needs exactly one MODEL (see flipscope inspect --help)");
     const char *path = argv[optind];
     fsc_ctx ctx = fsc_cli_ctx(0);
+    ctx.limits = lim;
     fsc_error err;
     fsc_error_clear(&err);
     fsc_graph *g = NULL;

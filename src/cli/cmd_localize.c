@@ -24,7 +24,7 @@ static void help(FILE *f)
             "each op's exact contribution to the margin delta (docs/localize.md).\n\n"
             "MODEL is an .onnx file, an .mlpackage directory or an .mlmodel; without it the built-in\n"
             "AmplifiedConvTie model is used.\n\n"
-            "options:\n"
+            "options:\n" FSC_CLI_LIMIT_HELP
             "  --reference CFG     the configuration taken as correct (e.g. emu:fp64)\n"
             "  --target CFG        the configuration examined (e.g. emu:fp16-acc16)\n"
             "  --input FILE.npy    the input of a single-input model; NAME=FILE.npy for several (repeatable)\n"
@@ -62,7 +62,8 @@ int fsc_cmd_localize(int argc, char **argv)
         {"atol", required_argument, 0, 'a'},      {"rtol", required_argument, 0, 'R'},
         {"no-margin", no_argument, 0, 'M'},       {"threads", required_argument, 0, 't'},
         {"fail-on", required_argument, 0, 'f'},   {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    fsc_limits lim = fsc_limits_default(); /* --limit */
     const char *reference = NULL, *target = NULL;
     const char *inputs[FSC_CLI_MAX_LIST];
     int n_inputs = 0;
@@ -101,6 +102,7 @@ int fsc_cmd_localize(int argc, char **argv)
             fail_on = true;
             break;
         case 'j': json = true; break;
+        case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -110,6 +112,7 @@ int fsc_cmd_localize(int argc, char **argv)
     const char *model = optind < argc ? argv[optind] : NULL;
 
     fsc_ctx ctx = fsc_cli_ctx((int)threads);
+    ctx.limits = lim;
     fsc_error err;
     fsc_error_clear(&err);
     fsc_graph *g = NULL;

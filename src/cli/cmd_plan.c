@@ -20,7 +20,7 @@ static void help(FILE *f)
                "ops on one device) and the ops on the accelerator.\n\n"
                "MODEL is an .onnx file, an .mlpackage directory or an .mlmodel; without it the built-in\n"
                "AmplifiedConvTie model is used.\n\n"
-               "options:\n"
+               "options:\n" FSC_CLI_LIMIT_HELP
                "  --units PRESET      compute units (default all; coreml: cpu_only, cpu_and_gpu, cpu_and_ne, all)\n"
                "  --profile P         device profile: a name (default coreml; built in, or NAME.profile in\n"
                "                      $FLIPSCOPE_PROFILES or the source tree's profiles/) or a FILE.profile\n"
@@ -209,8 +209,9 @@ int fsc_cmd_plan(int argc, char **argv)
     static const struct option opts[] = {{"units", required_argument, 0, 'u'},
                                           {"profile", required_argument, 0, 'p'},
                                           {"json", no_argument, 0, 'j'},
-                                          {"help", no_argument, 0, 'h'},
+                                          FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
+    fsc_limits lim = fsc_limits_default(); /* --limit */
     const char *units = "all", *profile = "coreml";
     bool json = false;
     optind = 1;
@@ -220,6 +221,7 @@ int fsc_cmd_plan(int argc, char **argv)
         case 'u': units = optarg; break;
         case 'p': profile = optarg; break;
         case 'j': json = true; break;
+        case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -231,6 +233,7 @@ int fsc_cmd_plan(int argc, char **argv)
     const fsc_profile *p;
     if (fsc_profile_use(profile, &p, &err)) return fsc_cli_fail("plan", &err);
     fsc_ctx ctx = fsc_cli_ctx(0);
+    ctx.limits = lim;
     fsc_graph *g = NULL;
     char desc[512];
     if (fsc_cli_model(model, &ctx, &g, desc, sizeof desc, &err)) return fsc_cli_fail("plan", &err);

@@ -15,7 +15,7 @@ static void help(FILE *f)
                "program (--precision fp16), activation ranges from running it on the calibration samples,\n"
                "int8 symmetric quantize/dequantize pairs before conv/pool/linear/matmul/add and after them,\n"
                "per-output-channel symmetric int8 weights. OUT is .onnx (a QDQ model) or .mlpackage.\n\n"
-               "options:\n"
+               "options:\n" FSC_CLI_LIMIT_HELP
                "  -o, --out FILE          output model (.onnx or .mlpackage)\n"
                "  --calib FILE.npy        calibration samples stacked on axis 0 ([N, <input shape>], or\n"
                "                          [N, <input shape without its leading 1>])\n"
@@ -33,8 +33,9 @@ int fsc_cmd_quantize(int argc, char **argv)
         {"out", required_argument, 0, 'o'},          {"calib", required_argument, 0, 'c'},
         {"calib-seed", required_argument, 0, 's'},   {"calib-count", required_argument, 0, 'n'},
         {"precision", required_argument, 0, 'p'},    {"calib-config", required_argument, 0, 'g'},
-        {"threads", required_argument, 0, 't'},      {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, 't'},      FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
+    fsc_limits lim = fsc_limits_default(); /* --limit */
     const char *out = NULL, *calib = NULL, *cfg = NULL;
     long long seed = -1, count = -1, threads = 0;
     fsc_precision prec = FSC_PREC_FP16;
@@ -53,6 +54,7 @@ int fsc_cmd_quantize(int argc, char **argv)
             else if (!strcmp(optarg, "fp32")) prec = FSC_PREC_FP32;
             else return fsc_cli_error("--precision expects fp16 or fp32, got '%s'", optarg);
             break;
+        case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -64,6 +66,7 @@ int fsc_cmd_quantize(int argc, char **argv)
     if (!calib && (seed < 0 || count < 0))
         return fsc_cli_error("quantize needs calibration samples: --calib FILE.npy or --calib-seed S --calib-count N");
     fsc_ctx ctx = fsc_cli_ctx((int)threads);
+    ctx.limits = lim;
     fsc_error err;
     fsc_error_clear(&err);
     fsc_graph *g = NULL, *q = NULL;

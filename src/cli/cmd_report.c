@@ -24,7 +24,7 @@ static void help(FILE *f)
             "Sections a probe did not measure say \"not measured\".\n\n"
             "MODEL is an .onnx file, an .mlpackage directory or an .mlmodel; without it the built-in\n"
             "AmplifiedConvTie model (head bias 0) is used.\n\n"
-            "options:\n"
+            "options:\n" FSC_CLI_LIMIT_HELP
             "  --out DIR           where to write the report (created if missing; required)\n"
             "  --configs A,B,...   configurations (default %s)\n"
             "  --reference CFG     the configuration others are compared with (default: emu:fp32 when listed,\n"
@@ -108,7 +108,8 @@ int fsc_cmd_report(int argc, char **argv)
         {"seed", required_argument, 0, 's'},    {"threads", required_argument, 0, 't'},
         {"size", required_argument, 0, 'z'},    {"out", required_argument, 0, 'o'},
         {"localize", required_argument, 0, 'l'}, {"profile", required_argument, 0, 'P'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        FSC_CLI_LIMIT_OPTION,                   {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    fsc_limits lim = fsc_limits_default(); /* --limit */
     char configs_buf[2048] = DEFAULT_CONFIGS, configs_arg[2048];
     const char *reference = NULL, *out = NULL, *localize = "auto";
     const char *inputs[FSC_CLI_MAX_LIST];
@@ -138,6 +139,7 @@ int fsc_cmd_report(int argc, char **argv)
             if (fsc_profile_use(optarg, &prof, &perr)) return fsc_cli_fail("report", &perr);
             profiles[n_profiles++] = optarg;
             break;
+        case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -157,6 +159,7 @@ int fsc_cmd_report(int argc, char **argv)
     }
 
     fsc_ctx ctx = fsc_cli_ctx((int)threads);
+    ctx.limits = lim;
     fsc_error err;
     fsc_error_clear(&err);
     fsc_report rep;

@@ -12,7 +12,7 @@ static void help(FILE *f)
 {
     fprintf(f, "usage: flipscope synth -o OUT.onnx [options]\n\n"
                "Builds the seed's AmplifiedConvTie model (SEED.md stage 1) and writes it.\n\n"
-               "options:\n"
+               "options:\n" FSC_CLI_LIMIT_HELP
                "  -o, --out FILE        output model (.onnx or .mlpackage)\n"
                "  --seed N              weight seed (default 1234)\n"
                "  --size N              input height and width (default 224)\n"
@@ -32,7 +32,8 @@ int fsc_cmd_synth(int argc, char **argv)
         {"input-seed", required_argument, 0, 'i'}, {"save-input", required_argument, 0, 'v'},
         {"variant", required_argument, 0, 'V'},  {"calib-seed", required_argument, 0, 'S'},
         {"calib-count", required_argument, 0, 'N'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    fsc_limits lim = fsc_limits_default(); /* --limit */
     const char *out = NULL, *save_input = NULL;
     char centre[256] = "";
     long long seed = 1234, size = 224, input_seed = 1234, calib_seed = 10000, calib_count = 8;
@@ -61,6 +62,7 @@ int fsc_cmd_synth(int argc, char **argv)
             break;
         case 'S': if (!fsc_cli_int("--calib-seed", optarg, 0, 1LL << 62, &calib_seed)) return FSC_EXIT_USAGE; break;
         case 'N': if (!fsc_cli_int("--calib-count", optarg, 1, 100000, &calib_count)) return FSC_EXIT_USAGE; break;
+        case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
@@ -68,6 +70,7 @@ int fsc_cmd_synth(int argc, char **argv)
     if (optind < argc) return fsc_cli_error("synth takes no positional arguments (use -o FILE)");
     if (!out && !save_input) return fsc_cli_error("synth needs -o OUT.onnx (see flipscope synth --help)");
     fsc_ctx ctx = fsc_cli_ctx(0);
+    ctx.limits = lim;
     fsc_error err;
     fsc_error_clear(&err);
     fsc_synth_opts so = fsc_synth_default();

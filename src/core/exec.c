@@ -9,9 +9,18 @@
 #include <string.h>
 
 #include "backends/registry.h"
+#include "core/half.h"
 #include "flipscope/exec.h"
 
 const fsc_provider *fsc_provider_for(const char *name, const char **variant, fsc_error *err);
+
+/* Correctly rounded to fp16 and back. clang before 15 has no _Float16 on x86
+ * (the fuzz build uses clang 14): there the portable conversion is used. */
+#if defined(__FLT16_MAX__)
+#define ROUND_HALF(x) ((float)(_Float16)(x))
+#else
+#define ROUND_HALF(x) ((float)fsc_half_to_double(fsc_double_to_half((double)(x))))
+#endif
 
 struct fsc_engine {
     const fsc_graph *g;
@@ -84,13 +93,13 @@ static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fs
         if (src->dtype == FSC_DT_F64) {
             const double *x = src->data;
             if (half)
-                for (int64_t i = 0; i < n; i++) d[i] = (float)(_Float16)x[i];
+                for (int64_t i = 0; i < n; i++) d[i] = ROUND_HALF(x[i]);
             else
                 for (int64_t i = 0; i < n; i++) d[i] = (float)x[i];
         } else {
             const float *x = src->data;
             if (half)
-                for (int64_t i = 0; i < n; i++) d[i] = (float)(_Float16)x[i];
+                for (int64_t i = 0; i < n; i++) d[i] = ROUND_HALF(x[i]);
             else
                 memcpy(d, x, (size_t)n * sizeof(float));
         }

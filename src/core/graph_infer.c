@@ -351,6 +351,13 @@ fsc_status fsc_infer_node(const fsc_node_spec *s, const fsc_value *const *in, fs
     case FSC_OP_CAST: {
         if ((st = need_inputs(s, in, 1, 1, err))) return st;
         fsc_dtype to = s->out_dtype ? s->out_dtype : s->attr.cast.to;
+        /* The kernel converts to attr.cast.to: an output dtype that says otherwise would make it
+         * write elements of one size into a buffer sized for another (found by fuzz_graph). Float
+         * to float is fine: every float dtype has the same container. */
+        bool both_float = fsc_dtype_is_float(s->out_dtype) && fsc_dtype_is_float(s->attr.cast.to);
+        if (s->out_dtype && s->out_dtype != s->attr.cast.to && !both_float)
+            return FAIL("cast: output dtype %s differs from the attribute 'to' (%s)", fsc_dtype_name(s->out_dtype),
+                        fsc_dtype_name(s->attr.cast.to));
         if (to == FSC_DT_UNDEF || to == FSC_DT_STRING) return FAIL("cast to an unsupported type");
         out[0] = in[0]->shape;
         dt[0] = to;

@@ -142,15 +142,20 @@ double fsc_tensor_get(const fsc_tensor *t, int64_t i)
     }
 }
 
+/* v clamped to [lo, hi], NaN to 0: converting a double outside an integer
+ * type's range is undefined behaviour in C (found by fuzz_graph: a Pad value
+ * of -8 stored into a uint8 tensor). */
+static double clamp_int(double v, double lo, double hi) { return v != v ? 0.0 : (v < lo ? lo : (v > hi ? hi : v)); }
+
 void fsc_tensor_set(fsc_tensor *t, int64_t i, double v)
 {
     switch (t->dtype) {
     case FSC_DT_F32: ((float *)t->data)[i] = (float)v; break;
     case FSC_DT_F64: ((double *)t->data)[i] = v; break;
-    case FSC_DT_I8: ((int8_t *)t->data)[i] = (int8_t)v; break;
-    case FSC_DT_U8: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
-    case FSC_DT_I32: ((int32_t *)t->data)[i] = (int32_t)v; break;
-    case FSC_DT_I64: ((int64_t *)t->data)[i] = (int64_t)v; break;
+    case FSC_DT_I8: ((int8_t *)t->data)[i] = (int8_t)clamp_int(v, -128.0, 127.0); break;
+    case FSC_DT_U8: ((uint8_t *)t->data)[i] = (uint8_t)clamp_int(v, 0.0, 255.0); break;
+    case FSC_DT_I32: ((int32_t *)t->data)[i] = (int32_t)clamp_int(v, -2147483648.0, 2147483647.0); break;
+    case FSC_DT_I64: ((int64_t *)t->data)[i] = (int64_t)clamp_int(v, -0x1p63, 0x1.fffffffffffffp62); break;
     case FSC_DT_BOOL: ((uint8_t *)t->data)[i] = v != 0.0; break;
     default: break;
     }

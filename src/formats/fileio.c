@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,8 +54,22 @@ fsc_status fsc_read_file(const char *path, size_t max_bytes, void **data, size_t
     return FSC_OK;
 }
 
+/* Test hook: with FSC_TEST_FAIL_WRITE_AFTER=N in the environment every write
+ * fails after N bytes of a file, as on a full disk, so tests can check that a
+ * writer killed midway leaves the previous file intact (tests/hardening).
+ * Read-only process state; unset, it costs one getenv per file written. */
+static size_t write_budget(void)
+{
+    const char *s = getenv("FSC_TEST_FAIL_WRITE_AFTER");
+    if (!s || !*s) return SIZE_MAX;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    return *end ? SIZE_MAX : (size_t)v;
+}
+
 fsc_status fsc_write_file_atomic(const char *path, const void *data, size_t len, fsc_error *err)
 {
+    size_t budget = write_budget();
     size_t pl = strlen(path);
     char *tmp = fsc_malloc(pl + 32, "a temporary file name", err);
     if (!tmp) return FSC_ERR_NOMEM;
@@ -72,7 +87,11 @@ fsc_status fsc_write_file_atomic(const char *path, const void *data, size_t len,
     const char *p = data;
     size_t done = 0;
     while (done < len) {
-        ssize_t w = write(fd, p + done, len - done);
+        size_t chunk = len - done;
+        if (budget != SIZE_MAX) chunk = done >= budget ? 0 : (chunk < budget - done ? chunk : budget - done);
+        ssize_t w = -1;
+        if (chunk) w = write(fd, p + done, chunk);
+        else errno = ENOSPC; /* the injected failure */
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             fsc_status s = fsc_fail(err, FSC_ERR_IO, "%s: write failed: %s", path, strerror(errno));

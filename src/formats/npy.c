@@ -100,7 +100,8 @@ fsc_status fsc_npy_parse(const void *buf, size_t len, const fsc_limits *lim, fsc
     }
     size_t max_h = lim ? lim->max_npy_header : (1u << 16);
     if (hlen > max_h)
-        return fsc_fail(err, FSC_ERR_LIMIT, ".npy header of %zu bytes is over the max_npy_header limit of %zu", hlen,
+        return fsc_fail(err, FSC_ERR_LIMIT, ".npy header of %zu bytes is over the max_npy_header limit of %zu (raise it with --limit max_npy_header=N)",
+                        hlen,
                         max_h);
     if (hlen > len - hstart) return fsc_fail(err, FSC_ERR_FORMAT, "truncated .npy header");
     char *h = fsc_malloc(hlen + 1, ".npy header", err);

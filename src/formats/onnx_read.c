@@ -496,7 +496,7 @@ fsc_status onnx_axis(onnx_rd *r, int64_t axis, int rank, const char *what, int64
 static fsc_status check_name(onnx_rd *r, const char *s, const char *what)
 {
     if (s && strlen(s) > r->ctx->limits.max_string)
-        return fsc_fail(r->err, FSC_ERR_LIMIT, "%s: %s name is longer than the max_string limit of %zu", r->file,
+        return fsc_fail(r->err, FSC_ERR_LIMIT, "%s: %s name is longer than the max_string limit of %zu (raise it with --limit max_string=N)", r->file,
                         what, r->ctx->limits.max_string);
     return FSC_OK;
 }
@@ -600,7 +600,7 @@ static fsc_status add_inputs(onnx_rd *r)
         int64_t n = fsc_shape_numel(&s);
         if (r->ctx->limits.max_tensor_bytes && (uint64_t)n > r->ctx->limits.max_tensor_bytes / es)
             return fsc_fail(r->err, FSC_ERR_LIMIT, "%s: graph input '%s' needs %" PRId64
-                            " bytes, over the max_tensor_bytes limit of %zu", r->file, name, n * (int64_t)es,
+                            " bytes, over the max_tensor_bytes limit of %zu (raise it with --limit max_tensor_bytes=N)", r->file, name, n * (int64_t)es,
                             r->ctx->limits.max_tensor_bytes);
         fsc_error e;
         if (fsc_graph_add_input(r->g, name, dt, &s, &e) < 0)
@@ -848,7 +848,8 @@ static fsc_status translate(onnx_rd *r, const Onnx__ModelProto *m)
     if (!m->graph) return fsc_fail(r->err, FSC_ERR_FORMAT, "%s: the model has no graph", r->file);
     const Onnx__GraphProto *gp = r->gp = m->graph;
     if (gp->n_node > (size_t)r->ctx->limits.max_nodes)
-        return fsc_fail(r->err, FSC_ERR_LIMIT, "%s: %zu nodes, over the max_nodes limit of %d", r->file, gp->n_node,
+        return fsc_fail(r->err, FSC_ERR_LIMIT, "%s: %zu nodes, over the max_nodes limit of %d (raise it with --limit max_nodes=N)",
+                        r->file, gp->n_node,
                         r->ctx->limits.max_nodes);
     if (gp->n_sparse_initializer)
         return fsc_fail(r->err, FSC_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", r->file);
@@ -895,6 +896,10 @@ static fsc_status parse_named(const char *file, const void *buf, size_t len, con
     fsc_ctx dflt = fsc_ctx_default();
     if (!ctx) ctx = &dflt;
     if (len == 0) return fsc_fail(err, FSC_ERR_FORMAT, "%s: empty file, not an ONNX model", file);
+    if (ctx->limits.max_file_bytes && len > ctx->limits.max_file_bytes)
+        return fsc_fail(err, FSC_ERR_LIMIT,
+                        "%s: %zu bytes, over the max_file_bytes limit of %zu (raise it with --limit max_file_bytes=N)",
+                        file, len, ctx->limits.max_file_bytes);
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m)
         return fsc_fail(err, FSC_ERR_FORMAT, "%s: not a valid ONNX protobuf (truncated or not an ONNX file)", file);

@@ -80,7 +80,7 @@ static bool have_avx512_vl_dq(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c");
+           __builtin_cpu_supports("avx512dq") && fsc_cpu_has_f16c();
 }
 
 static inline double ts(double v, bool storage_steps, fsc_format_id f)
@@ -292,6 +292,12 @@ fsc_status fsc_k_binary(fsc_op op, const fsc_tensor *x, const fsc_tensor *z, con
             return fsc_fail(err, FSC_ERR_UNSUPPORTED, "mixed %s/%s operands", fsc_dtype_name(x->dtype), fsc_dtype_name(z->dtype));
         return binary_int(op, x, z, sx, sz, y, err);
     }
+    /* Anything else that is not a float container (bool) would be read as floats out of
+     * bounds below (found by fuzz_graph: Add of a Cast-to-bool output). */
+    const fsc_tensor *ops3[3] = {x, z, y};
+    for (int k = 0; k < 3; k++)
+        if (ops3[k]->dtype != FSC_DT_F32 && ops3[k]->dtype != FSC_DT_F64)
+            return fsc_fail(err, FSC_ERR_UNSUPPORTED, "%s on %s data", fsc_op_name(op), fsc_dtype_name(ops3[k]->dtype));
     int64_t n = fsc_tensor_numel(y);
     int r = ys->rank;
     int64_t inner = r > 0 ? ys->dim[r - 1] : 1;

@@ -91,7 +91,7 @@ int fsc_fastmm_isa(int max_isa)
     if (max_isa < 0) max_isa = 2;
     __builtin_cpu_init();
     int best = 0;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) best = 1;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && fsc_cpu_has_f16c()) best = 1;
     if (best == 1 && __builtin_cpu_supports("avx512f")) best = 2;
     return best < max_isa ? best : max_isa;
 }

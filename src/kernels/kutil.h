@@ -4,6 +4,7 @@
 #ifndef FSC_KUTIL_H
 #define FSC_KUTIL_H
 
+#include <cpuid.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +13,14 @@
 #include "flipscope/ctx.h"
 #include "flipscope/format.h"
 #include "flipscope/tensor.h"
+
+/* F16C via CPUID leaf 1, ECX bit 29. clang's __builtin_cpu_supports does not
+ * know "f16c" (the fuzz build is clang), so both compilers ask CPUID. */
+static inline bool fsc_cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
 
 /* Element i of a float container (F32 or F64) as a double. */
 static inline double fsc_kget(const fsc_tensor *t, int64_t i)

@@ -71,7 +71,7 @@ static bool simd_ok(void)
     if (isa && *isa && atoi(isa) < 2) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c");
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && fsc_cpu_has_f16c();
 }
 
 static bool simd_fmt(fsc_format_id f)
@@ -132,6 +132,14 @@ fsc_status fsc_k_quantize(const fsc_attr_quant *at, const fsc_tensor *x, const f
     qindex qi;
     fsc_status st = qindex_make(at, x, scale, zp, &qi, err);
     if (st) return st;
+    /* A zero, infinite or NaN scale makes x / scale NaN for some x (0/0, inf/inf), and converting
+     * NaN to an integer is undefined behaviour (found by fuzz_graph): refuse such scales. */
+    for (int64_t i = 0; i < fsc_tensor_numel(scale); i++) {
+        double s = fsc_tensor_get(scale, i);
+        if (s == 0.0 || !isfinite(s))
+            return fsc_fail(err, FSC_ERR_INVALID, "quantize: scale element %lld is %g; a scale must be finite and non-zero",
+                            (long long)i, s);
+    }
     double lo = y->dtype == FSC_DT_I8 ? -128.0 : 0.0, hi = y->dtype == FSC_DT_I8 ? 127.0 : 255.0;
     int64_t n = fsc_tensor_numel(x);
     if (n == 0) return FSC_OK;

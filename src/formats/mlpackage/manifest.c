@@ -51,6 +51,18 @@ static const char *str_field(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* Nesting depth of a parsed JSON value (a scalar is 1). Recursion is bounded:
+ * cJSON refuses documents nested deeper than CJSON_NESTING_LIMIT (1000). */
+static int json_depth(const cJSON *v)
+{
+    int d = 0;
+    for (const cJSON *c = v->child; c; c = c->next) {
+        int k = json_depth(c);
+        if (k > d) d = k;
+    }
+    return d + 1;
+}
+
 /* "1.0.0" style versions newer than 1.0.0 are refused. */
 static bool version_supported(const char *v)
 {
@@ -74,6 +86,13 @@ fsc_status fsc_mlp_manifest_model_path(const char *pkg, const fsc_limits *lim, c
     root = cJSON_ParseWithLength((const char *)buf, len);
     if (!root || !cJSON_IsObject(root)) {
         st = fsc_fail(err, FSC_ERR_FORMAT, "%s: not a JSON object", mpath);
+        goto done;
+    }
+    int depth = json_depth(root);
+    if (lim && lim->max_nesting > 0 && depth > lim->max_nesting) {
+        st = fsc_fail(err, FSC_ERR_LIMIT,
+                      "%s: JSON nested %d levels deep, over the max_nesting limit of %d (raise it with --limit "
+                      "max_nesting=N)", mpath, depth, lim->max_nesting);
         goto done;
     }
     const char *ver = str_field(root, "fileFormatVersion");
@@ -100,6 +119,12 @@ fsc_status fsc_mlp_manifest_model_path(const char *pkg, const fsc_limits *lim, c
             goto done;
         }
     const char *rel = str_field(item, "path");
+    if (lim && lim->max_string && strlen(rel) > lim->max_string) {
+        st = fsc_fail(err, FSC_ERR_LIMIT,
+                      "%s: root model path of %zu bytes is over the max_string limit of %zu (raise it with --limit "
+                      "max_string=N)", mpath, strlen(rel), lim->max_string);
+        goto done;
+    }
     if (rel[0] == '/' || rel[0] == '\\' || !rel[0]) {
         st = fsc_fail(err, FSC_ERR_FORMAT, "%s: root model item '%s': path '%s' is not a relative path inside the package",
                       mpath, rid, rel);

@@ -1036,7 +1036,8 @@ static fsc_status read_block(rd *r)
 {
     const Mlp_Block *b = r->blk;
     if (r->lim->max_nodes > 0 && b->n_operations > (size_t)r->lim->max_nodes)
-        return fsc_fail(r->err, FSC_ERR_LIMIT, "program has %zu ops, more than max_nodes %d", b->n_operations,
+        return fsc_fail(r->err, FSC_ERR_LIMIT, "program has %zu ops, over the max_nodes limit of %d (raise it with --limit max_nodes=N)",
+                        b->n_operations,
                         r->lim->max_nodes);
     for (size_t i = 0; i < b->n_operations; i++) {
         const Mlp_Op *op = b->operations[i];
@@ -1051,7 +1052,7 @@ static fsc_status read_block(rd *r)
         for (size_t k = 0; k < op->n_outputs; k++)
             if (strlen(op->outputs[k]->name) > longest) longest = strlen(op->outputs[k]->name);
         if (r->lim->max_string && longest > r->lim->max_string)
-            return fsc_fail(r->err, FSC_ERR_LIMIT, "op %zu (%s): a name of %zu bytes exceeds max_string %zu", i,
+            return fsc_fail(r->err, FSC_ERR_LIMIT, "op %zu (%s): a name of %zu bytes is over the max_string limit of %zu (raise it with --limit max_string=N)", i,
                             op->type, longest, r->lim->max_string);
         fsc_status st = FSC_OK;
         if (has_unknown_field(&op->base, 4))

@@ -131,7 +131,8 @@ fsc_status fsc_mlp_decode_value(const Mlp_Value *v, fsc_mlp_blob_resolver resolv
         const char *str = tv->strings->values[0];
         size_t len = strlen(str);
         if (lim->max_string && len > lim->max_string)
-            return fsc_fail(err, FSC_ERR_LIMIT, "string of %zu bytes exceeds max_string %zu", len, lim->max_string);
+            return fsc_fail(err, FSC_ERR_LIMIT, "string of %zu bytes is over the max_string limit of %zu (raise it with --limit max_string=N)", len,
+                            lim->max_string);
         fsc_shape bs = {.rank = 1, .dim = {(int64_t)len}};
         st = fsc_tensor_alloc(t, FSC_DT_U8, &bs, lim->max_tensor_bytes, err);
         if (st) return st;

@@ -111,6 +111,11 @@ static fsc_status parse_with(const void *buf, size_t len, fsc_mlp_blob_resolver 
                              const fsc_ctx *ctx, fsc_graph **out, fsc_error *err)
 {
     *out = NULL;
+    size_t max_file = ctx ? ctx->limits.max_file_bytes : fsc_limits_default().max_file_bytes;
+    if (max_file && len > max_file)
+        return fsc_fail(err, FSC_ERR_LIMIT,
+                        "model of %zu bytes is over the max_file_bytes limit of %zu (raise it with --limit "
+                        "max_file_bytes=N)", len, max_file);
     Mlp_Model *m = core_ml__specification__model__unpack(NULL, len, buf);
     if (!m) return fsc_fail(err, FSC_ERR_FORMAT, "not a valid Core ML Model protobuf");
     fsc_status st = fsc_mlp_model_to_graph(m, resolve, user, ctx, out, err);

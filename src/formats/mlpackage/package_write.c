@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "flipscope/mlpackage.h"
+#include "flipscope/model_io.h"
 #include "formats/mlpackage/mlp_internal.h"
 
 fsc_status fsc_mlmodel_serialize(const fsc_graph *g, void **model, size_t *model_len, void **weights,
@@ -27,25 +28,12 @@ fsc_status fsc_mlmodel_serialize(const fsc_graph *g, void **model, size_t *model
     return st;
 }
 
+/* Each file of the package goes through fsc_write_file_atomic (the temporary
+ * directory is fresh, so the extra rename costs nothing) and so honours its
+ * failure-injection hook too. */
 static fsc_status write_whole(const char *path, const void *data, size_t len, fsc_error *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) return fsc_fail(err, FSC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    const uint8_t *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t k = write(fd, p, left);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) {
-            int e = errno;
-            close(fd);
-            return fsc_fail(err, FSC_ERR_IO, "%s: write failed: %s", path, strerror(e));
-        }
-        p += k;
-        left -= (size_t)k;
-    }
-    if (fsync(fd) || close(fd)) return fsc_fail(err, FSC_ERR_IO, "%s: %s", path, strerror(errno));
-    return FSC_OK;
+    return fsc_write_file_atomic(path, data, len, err);
 }
 
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
