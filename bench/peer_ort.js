@@ -3,7 +3,7 @@
 // Usage: node bench/peer_ort.js MODEL.onnx THREADS REPS   (prints: ort_cpu MEDIAN_MS MIN_MS)
 'use strict';
 const path = require('path');
-const ort = require(path.join(__dirname, '..', 'tests', 'fixtures', 'ort', 'node_modules', 'onnxruntime-node'));
+const ort = require(path.join(__dirname, '..', 'runners', 'ort', 'node_modules', 'onnxruntime-node'));
 
 async function main() {
   const [model, threads, reps] = [process.argv[2], parseInt(process.argv[3], 10), parseInt(process.argv[4], 10)];

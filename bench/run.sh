@@ -22,8 +22,8 @@ echo "# threads $THREADS, $ROUNDS rounds x $REPS runs"
 
 have_torch=0; /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 have_ort=0
-if command -v node >/dev/null && [ -d tests/fixtures/ort/node_modules/onnxruntime-node ]; then have_ort=1
-elif command -v npm >/dev/null; then (cd tests/fixtures/ort && npm ci --ignore-scripts --silent >/dev/null 2>&1) && have_ort=1; fi
+make -s runners >/dev/null 2>&1 || true
+command -v node >/dev/null && [ -d runners/ort/node_modules/onnxruntime-node ] && have_ort=1
 [ $have_torch = 1 ] || echo "# PyTorch (python3-torch) not installed: no torch row"
 [ $have_ort = 1 ] || echo "# onnxruntime-node not installed: no ONNX Runtime row"
 

@@ -12,6 +12,7 @@ static const fsc_provider *const providers[] = {
     &fsc_onednn_provider,
     &fsc_xnnpack_provider,
     &fsc_runner_provider,
+    &fsc_cuda_provider,
 };
 
 const fsc_provider *const *fsc_providers(int *n)

@@ -35,6 +35,9 @@ extern const fsc_provider fsc_emu_provider;
  * build, available only when built with the library. */
 extern const fsc_provider fsc_onednn_provider;
 extern const fsc_provider fsc_xnnpack_provider;
+/* NVIDIA GPUs through cuBLAS/cuDNN ("cuda:<fp32|tf32|fp16|bf16>[-det]"); always
+ * listed, unavailable when built without CUDA or without a usable GPU. */
+extern const fsc_provider fsc_cuda_provider;
 
 /* The device-profile providers (src/plan/profile_provider.c, plan.h):
  * "coreml:<preset>" from the built-in coreml profile, and "<profile>:<preset>"

@@ -36,6 +36,7 @@ int fsc_cmd_localize(int argc, char **argv);
 int fsc_cmd_inspect(int argc, char **argv);
 int fsc_cmd_quantize(int argc, char **argv);
 int fsc_cmd_tccheck(int argc, char **argv);
+int fsc_cmd_report(int argc, char **argv);
 
 #endif
 
@@ -80,3 +81,11 @@ cJSON *fsc_cli_localize_json(const fsc_localize_result *r);
 cJSON *fsc_cli_inspect_json(const fsc_inspect_result *r);
 /* Prints the text report of an inspect result; model names the file. */
 void fsc_cli_inspect_text(FILE *f, const fsc_inspect_result *r, const char *model);
+/* Prints the gates and the honest claim of a finished report, and where it was written (cmd_report.c). */
+struct fsc_report;
+void fsc_cli_report_summary(FILE *f, const struct fsc_report *r, const char *dir);
+/* Localizes for a report: which = a configuration, "auto" (fsc_report_pick_localize_target) or "none";
+   adds the reproducing localize command (model NULL = built-in, size != 0 = not reproducible by localize). */
+fsc_status fsc_cli_report_localize(struct fsc_report *rep, const fsc_graph *g, const fsc_tensor *in, const char *which,
+                                   const char *model, const char *const *inputs, int n_inputs, unsigned long long seed,
+                                   long long size, const fsc_ctx *ctx, fsc_error *err);

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "flipscope/model_io.h"
+#include "flipscope/report.h"
 #include "flipscope/synth.h"
 
 int fsc_cli_split(char *list, char **items, int max)
@@ -128,11 +129,4 @@ void fsc_cli_print_json(cJSON *doc)
     cJSON_Delete(doc);
 }
 
-cJSON *fsc_cli_json_doc(const char *command)
-{
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddNumberToObject(d, "schema_version", 1);
-    cJSON_AddStringToObject(d, "tool", "flipscope 0.1.0");
-    cJSON_AddStringToObject(d, "command", command);
-    return d;
-}
+cJSON *fsc_cli_json_doc(const char *command) { return fsc_json_envelope(command); }

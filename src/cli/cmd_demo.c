@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "flipscope/exec.h"
 #include "flipscope/model_io.h"
+#include "flipscope/report.h"
 #include "flipscope/synth.h"
 
 #define DEMO_CONFIGS "emu:fp32,emu:fp64,emu:fp16,emu:fp16-acc16,emu:bf16,emu:tf32"
@@ -27,6 +28,9 @@ static void help(FILE *f)
             "  --configs A,B,..  configurations to probe; the first is the reference (default\n"
             "                    %s)\n"
             "  --threads N       kernel threads\n"
+            "  --out DIR         also write the results write-up: DIR/report.md, report.json, report.html\n"
+            "  --localize CFG|auto|none  with --out: localize the difference per op between the reference and\n"
+            "                    CFG (auto, the default: the configuration that flipped, else the one moved most)\n"
             "  --json            machine-readable output\n",
             DEMO_CONFIGS);
 }
@@ -83,15 +87,59 @@ static void honest_claim(FILE *f, const fsc_drift_result *r)
         fprintf(f, "no configuration flipped the decision on this input; the margins moved by the deltas shown.\n");
 }
 
+/* The demo's results write-up in dir (takes over res). */
+static fsc_status write_report(const fsc_graph *g, const fsc_tensor *x, const fsc_synth_opts *so, uint64_t input_seed,
+                               const char *between, const fsc_tie_result *tr, fsc_drift_result *res, long long runs,
+                               const char *configs, const char *localize, const char *dir, bool json,
+                               const fsc_ctx *ctx, fsc_error *err)
+{
+    fsc_report rep;
+    fsc_report_init(&rep, "demo");
+    snprintf(rep.model_desc, sizeof rep.model_desc,
+             "built-in AmplifiedConvTie (weights seed %llu, input 1x3x%lldx%lld, tie centred)",
+             (unsigned long long)so->seed, (long long)so->height, (long long)so->width);
+    rep.seed = (unsigned long long)input_seed;
+    rep.has_tie = true;
+    snprintf(rep.tie_between, sizeof rep.tie_between, "%s", between);
+    rep.tie_b0 = tr->b0;
+    rep.tie_margin_reference = tr->margin_a;
+    rep.tie_margin_other = tr->margin_b;
+    rep.tie_split = tr->split != 0;
+    char runs_s[24], size_s[24];
+    snprintf(runs_s, sizeof runs_s, "%lld", runs);
+    snprintf(size_s, sizeof size_s, "%lld", (long long)so->height);
+    const char *words[] = {"flipscope", "demo",    "--runs", runs_s,   "--size", size_s,
+                           "--configs", configs, "--localize", localize, "--out",  dir};
+    fsc_report_add_command(&rep, words, 12);
+    fsc_status st = fsc_report_add_inspect(&rep, g, err);
+    if (!st) {
+        fsc_report_take_drift(&rep, res);
+        st = fsc_report_add_placement(&rep, g, err);
+    }
+    if (!st) {
+        st = fsc_cli_report_localize(&rep, g, x, localize, NULL, NULL, 0, input_seed, so->height, ctx, err);
+    }
+    if (!st) {
+        fsc_report_finish(&rep);
+        st = fsc_report_write(&rep, dir, err);
+        if (!st) fsc_cli_report_summary(json ? stderr : stdout, &rep, dir);
+    }
+    fsc_report_free(&rep);
+    return st;
+}
+
 int fsc_cmd_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"runs", required_argument, 0, 'n'},    {"size", required_argument, 0, 'z'},
         {"configs", required_argument, 0, 'c'}, {"threads", required_argument, 0, 't'},
-        {"json", no_argument, 0, 'j'},          FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'},          {"out", required_argument, 0, 'o'},
+        {"localize", required_argument, 0, 'l'}, FSC_CLI_LIMIT_OPTION,
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    const char *out = NULL, *localize = "auto";
     fsc_limits lim = fsc_limits_default(); /* --limit */
     long long runs = 100, size = 224, threads = 0;
-    char configs_buf[1024] = DEMO_CONFIGS;
+    char configs_buf[1024] = DEMO_CONFIGS, configs_arg[1024];
     bool json = false;
     optind = 1;
     int c;
@@ -102,12 +150,18 @@ int fsc_cmd_demo(int argc, char **argv)
         case 't': if (!fsc_cli_int("--threads", optarg, 1, 256, &threads)) return FSC_EXIT_USAGE; break;
         case 'c': snprintf(configs_buf, sizeof configs_buf, "%s", optarg); break;
         case 'j': json = true; break;
+        case 'o':
+            if (!*optarg) return fsc_cli_error("--out needs a directory");
+            out = optarg;
+            break;
+        case 'l': localize = optarg; break;
         case 'L': if (!fsc_cli_limit(&lim, optarg)) return FSC_EXIT_USAGE; break;
         case 'h': help(stdout); return FSC_EXIT_OK;
         default: help(stderr); return FSC_EXIT_USAGE;
         }
     }
     if (optind < argc) return fsc_cli_error("demo takes no positional arguments");
+    snprintf(configs_arg, sizeof configs_arg, "%s", configs_buf);
     char *configs[FSC_CLI_MAX_LIST];
     int n_cfg = fsc_cli_split(configs_buf, configs, FSC_CLI_MAX_LIST);
     if (n_cfg < 2) return fsc_cli_error("--configs needs a reference and at least one other configuration");
@@ -190,6 +244,7 @@ int fsc_cmd_demo(int argc, char **argv)
         fsc_cli_drift_text(stdout, &res);
         honest_claim(stdout, &res);
     }
+    if (out && write_report(g, &x, &so, input_seed, configs[most], &tr, &res, runs, configs_arg, localize, out, json, &ctx, &err)) goto fail;
     rc = FSC_EXIT_OK;
     goto out;
 fail:

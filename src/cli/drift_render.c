@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "flipscope/report.h"
 
 static void logits_str(const double *v, int n, char *buf, size_t len)
 {
@@ -69,58 +70,4 @@ void fsc_cli_drift_text(FILE *f, const fsc_drift_result *r)
     }
 }
 
-static cJSON *num_array(const double *v, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; v && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
-    return a;
-}
-
-cJSON *fsc_cli_drift_json(const fsc_drift_result *r)
-{
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddNumberToObject(d, "runs", r->runs);
-    cJSON_AddStringToObject(d, "reference", r->cfg[r->reference].name);
-    cJSON *m = cJSON_AddArrayToObject(d, "margin_classes");
-    cJSON_AddItemToArray(m, cJSON_CreateNumber(r->class_a));
-    cJSON_AddItemToArray(m, cJSON_CreateNumber(r->class_b));
-    cJSON_AddBoolToObject(d, "any_flip", r->any_flip);
-    cJSON_AddBoolToObject(d, "any_instability", r->any_instability);
-    cJSON *arr = cJSON_AddArrayToObject(d, "configurations");
-    for (int i = 0; i < r->n; i++) {
-        const fsc_drift_config *c = &r->cfg[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", c->name);
-        cJSON_AddBoolToObject(o, "emulated", c->info.emulated);
-        if (c->info.stands_for) cJSON_AddStringToObject(o, "stands_for", c->info.stands_for);
-        if (c->info.certainty) cJSON_AddStringToObject(o, "certainty", c->info.certainty);
-        cJSON_AddStringToObject(o, "status", c->failed ? "FAILED" : "ok");
-        if (c->failed) cJSON_AddStringToObject(o, "error", c->error);
-        cJSON_AddNumberToObject(o, "runs_done", c->runs_done);
-        if (c->logits) {
-            cJSON_AddBoolToObject(o, "raw_drift", c->raw_drift);
-            cJSON_AddBoolToObject(o, "argmax_drift", c->argmax_drift);
-            cJSON_AddNumberToObject(o, "first_drift_run", c->first_drift_run);
-            cJSON_AddNumberToObject(o, "worst_abs_diff", c->worst_abs_diff);
-            cJSON_AddNumberToObject(o, "seconds_per_run", c->seconds_per_run);
-            cJSON *sh = cJSON_AddArrayToObject(o, "shape");
-            for (int k = 0; k < c->shape.rank; k++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)c->shape.dim[k]));
-            cJSON_AddStringToObject(o, "output_format", fsc_format_get(c->out_fmt)->name);
-            cJSON_AddItemToObject(o, "logits", num_array(c->logits, c->n_logits));
-            cJSON_AddNumberToObject(o, "margin", c->margin);
-            cJSON_AddNumberToObject(o, "argmax", c->argmax);
-        }
-        if (c->compared) {
-            cJSON *cmp = cJSON_AddObjectToObject(o, "vs_reference");
-            cJSON_AddBoolToObject(cmp, "exact_equal", c->exact_equal);
-            cJSON_AddNumberToObject(cmp, "max_abs_diff", c->max_abs_diff);
-            if (c->max_ulp >= 0) cJSON_AddNumberToObject(cmp, "max_ulp", c->max_ulp);
-            else cJSON_AddNullToObject(cmp, "max_ulp");
-            cJSON_AddBoolToObject(cmp, "argmax_agrees", c->argmax_agrees);
-            cJSON_AddItemToObject(cmp, "delta", num_array(c->delta, c->n_logits));
-            cJSON_AddNumberToObject(cmp, "margin_delta", c->margin_delta);
-        }
-        cJSON_AddItemToArray(arr, o);
-    }
-    return d;
-}
+cJSON *fsc_cli_drift_json(const fsc_drift_result *r) { return fsc_drift_json(r); }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "flipscope/report.h"
 
 static void counts_inline(FILE *f, const fsc_inspect_count *c, int n)
 {
@@ -59,49 +60,4 @@ void fsc_cli_inspect_text(FILE *f, const fsc_inspect_result *r, const char *mode
     fprintf(f, "  interpretation: %s\n", r->interpretation);
 }
 
-static cJSON *counts_json(const fsc_inspect_count *c, int n)
-{
-    cJSON *o = cJSON_CreateObject();
-    for (int i = 0; i < n; i++) cJSON_AddNumberToObject(o, c[i].name, c[i].count);
-    return o;
-}
-
-static cJSON *refs_json(const fsc_inspect_ref *r, int n, const char *detail_key)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "node", r[i].node);
-        cJSON_AddStringToObject(o, "op_type", r[i].op_type);
-        cJSON_AddStringToObject(o, "name", r[i].name ? r[i].name : "");
-        cJSON_AddStringToObject(o, "value", r[i].value ? r[i].value : "");
-        cJSON_AddStringToObject(o, detail_key, r[i].detail ? r[i].detail : "");
-        cJSON_AddItemToArray(a, o);
-    }
-    return a;
-}
-
-cJSON *fsc_cli_inspect_json(const fsc_inspect_result *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "ops", r->n_ops);
-    cJSON_AddItemToObject(o, "op_types", counts_json(r->op_types, r->n_op_types));
-    cJSON_AddItemToObject(o, "output_dtypes", counts_json(r->out_dtypes, r->n_out_dtypes));
-    cJSON_AddNumberToObject(o, "total_hits", r->total_hits);
-    cJSON_AddItemToObject(o, "hits", refs_json(r->hits, r->n_hits, "keyword"));
-    cJSON_AddItemToObject(o, "quantized_values", refs_json(r->quantized, r->n_quantized, "dtype"));
-    cJSON_AddItemToObject(o, "dequantized_values", refs_json(r->dequantized, r->n_dequantized, "dtype"));
-    cJSON_AddItemToObject(o, "real_ops_consuming_dequantized", refs_json(r->deq_consumers, r->n_deq_consumers, "producer"));
-    cJSON_AddItemToObject(o, "real_ops_consuming_dequantized_by_type",
-                          counts_json(r->deq_consumer_types, r->n_deq_consumer_types));
-    cJSON_AddItemToObject(o, "real_ops_consuming_quantized", refs_json(r->q_consumers, r->n_q_consumers, "producer"));
-    cJSON_AddItemToObject(o, "real_ops_consuming_quantized_by_type",
-                          counts_json(r->q_consumer_types, r->n_q_consumer_types));
-    cJSON_AddBoolToObject(o, "weight_quantization_evidence", r->weight_evidence);
-    cJSON_AddNumberToObject(o, "weight_dequantize_ops", r->weight_dequant_ops);
-    cJSON_AddBoolToObject(o, "activation_quantization_evidence", r->activation_evidence);
-    cJSON_AddNumberToObject(o, "quantize_ops", r->quantize_ops);
-    cJSON_AddNumberToObject(o, "dequantize_ops", r->dequantize_ops);
-    cJSON_AddStringToObject(o, "interpretation", r->interpretation);
-    return o;
-}
+cJSON *fsc_cli_inspect_json(const fsc_inspect_result *r) { return fsc_inspect_json(r); }

@@ -15,6 +15,8 @@ static const fsc_cli_cmd commands[] = {
     {"synth", "build the built-in AmplifiedConvTie model and write it to a file", fsc_cmd_synth},
     {"inspect", "report a model's quantization evidence (op/dtype counts, QDQ pairs, classification)", fsc_cmd_inspect},
     {"quantize", "build the W8A8 program of a float model the way coremltools does", fsc_cmd_quantize},
+    {"report", "run the probes and write the results write-up (report.md, report.json, report.html)",
+     fsc_cmd_report},
     {"tc-check", "replay measured tensor-core results through the block-FMA presets", fsc_cmd_tccheck},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

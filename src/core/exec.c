@@ -149,7 +149,7 @@ fsc_status fsc_engine_open(const char *config, const fsc_graph *g, const fsc_ctx
     e->ctx = ctx;
     fsc_status st = p->lookup(variant, &e->info, err);
     if (!st && !e->info.available)
-        st = fsc_fail(err, FSC_ERR_UNAVAILABLE, "%s is not available here: %s", config, e->info.reason);
+        st = fsc_fail(err, FSC_ERR_UNAVAILABLE, "not available here: %s", e->info.reason);
     if (!st) st = p->open(variant, g, ctx, &e->plan, err);
     return finish_open(e, config, st, out, err);
 }

@@ -1,5 +1,5 @@
 /* fileio.c: whole-file reads with a size limit, and atomic writes
- * (temporary file in the same directory, fsync, rename) so that a failed or
+ * (hidden temporary file in the same directory, fsync, rename) so that a failed or
  * interrupted run never truncates a file that was already there. */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,7 +73,11 @@ fsc_status fsc_write_file_atomic(const char *path, const void *data, size_t len,
     size_t pl = strlen(path);
     char *tmp = fsc_malloc(pl + 32, "a temporary file name", err);
     if (!tmp) return FSC_ERR_NOMEM;
-    snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
+    /* hidden name in the same directory: a run killed mid-write leaves no file that
+       looks like the one being written (no "report.md.tmp.*" beside "report.md") */
+    const char *base = strrchr(path, '/');
+    size_t dl = base ? (size_t)(base - path) + 1 : 0;
+    snprintf(tmp, pl + 32, "%.*s.%s.tmp.%ld", (int)dl, path, path + dl, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         fsc_status s = fsc_fail(err, FSC_ERR_IO, "%s: cannot create temporary file: %s", path, strerror(errno));

@@ -29,3 +29,6 @@ one_line() { # name cmd...: the error is a single line on stderr
     n=$("$@" 2>&1 >/dev/null | wc -l)
     if [ "$n" = 1 ]; then echo "ok   $name"; pass=$((pass + 1)); else echo "FAIL $name: $n lines on stderr"; fail=$((fail + 1)); fi
 }
+
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
