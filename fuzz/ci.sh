@@ -20,7 +20,8 @@ if ! echo "$probe" | "$cc" -x c -fsanitize=fuzzer,address,undefined -o /dev/null
     exit 0
 fi
 if [ ! -f "$bdir/CMakeCache.txt" ]; then
-    CC=$cc cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Debug -DFSC_FUZZ=ON -DFSC_WERROR=OFF \
+    # No CUDA: nvcc would link the targets with a host compiler that has no libFuzzer.
+    CC=$cc cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Debug -DFSC_FUZZ=ON -DFSC_WERROR=OFF -DFSC_CUDA=OFF \
         -DCMAKE_C_FLAGS=-O1 || exit 1
 fi
 cmake --build "$bdir" -j "$jobs" --target fuzz_all || exit 1
