@@ -20,8 +20,7 @@ if ! echo "$probe" | "$cc" -x c -fsanitize=fuzzer,address,undefined -o /dev/null
     exit 0
 fi
 if [ ! -f "$bdir/CMakeCache.txt" ]; then
-    # No CUDA in the fuzz build: the parsers are the target, and a CUDA-enabled build would
-    # link the fuzzers with the CUDA toolchain's host compiler, which lacks libFuzzer.
+    # No CUDA: nvcc would link the targets with a host compiler that has no libFuzzer.
     CC=$cc cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Debug -DFSC_FUZZ=ON -DFSC_WERROR=OFF -DFSC_CUDA=OFF \
         -DCMAKE_C_FLAGS=-O1 || exit 1
 fi
