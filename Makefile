@@ -18,7 +18,7 @@ FUZZ_TEST_SECONDS ?= 8
 # Debian packages the build and the tests need (tools/deps.sh installs the missing ones).
 DEB_BUILD = gcc make cmake pkg-config libcmocka-dev libmpfr-dev libgmp-dev \
             libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcjson-dev
-DEB_OPTIONAL = libdnnl-dev libxnnpack-dev libpthreadpool-dev chromium
+DEB_OPTIONAL = libdnnl-dev libxnnpack-dev libpthreadpool-dev chromium clang libclang-rt-14-dev
 
 .PHONY: all deps build demo test test-fast test-asan test-fuzz fuzz bench clean runners
 
