@@ -65,6 +65,13 @@ fsc_ctx fsc_cli_ctx(int threads);
 /* Loads MODEL (path) or, when path is NULL, builds the built-in model with seed/size. */
 fsc_status fsc_cli_model(const char *path, const fsc_ctx *ctx, fsc_graph **g, char *desc, size_t desc_len,
                          fsc_error *err);
+/* The reference configuration when --reference is not given: emu:fp32 when listed, else the first. */
+const char *fsc_cli_default_reference(char *const *configs, int n);
+/* The JSON document of a probe run: the envelope plus "model", "input" and "seed". */
+cJSON *fsc_cli_json_run(const char *command, const char *model, int n_inputs, long long seed);
+/* Prints "flipscope COMMAND: MODEL" and the input line (files, or the seeded draw), then a blank line. */
+void fsc_cli_print_run_head(FILE *f, const char *command, const char *model, const char *const *inputs, int n_inputs,
+                            long long seed);
 /* Prints a cJSON document to stdout (and frees it). */
 void fsc_cli_print_json(cJSON *doc);
 /* A new JSON document with the common envelope {"schema_version", "tool", "command"}. */

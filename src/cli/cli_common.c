@@ -130,3 +130,32 @@ void fsc_cli_print_json(cJSON *doc)
 }
 
 cJSON *fsc_cli_json_doc(const char *command) { return fsc_json_envelope(command); }
+
+const char *fsc_cli_default_reference(char *const *configs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(configs[i], "emu:fp32")) return configs[i];
+    return configs[0];
+}
+
+cJSON *fsc_cli_json_run(const char *command, const char *model, int n_inputs, long long seed)
+{
+    cJSON *d = fsc_cli_json_doc(command);
+    cJSON_AddStringToObject(d, "model", model);
+    cJSON_AddStringToObject(d, "input", n_inputs ? "files" : "seeded standard normal");
+    cJSON_AddNumberToObject(d, "seed", (double)seed);
+    return d;
+}
+
+void fsc_cli_print_run_head(FILE *f, const char *command, const char *model, const char *const *inputs, int n_inputs,
+                            long long seed)
+{
+    fprintf(f, "flipscope %s: %s\n", command, model);
+    if (n_inputs) {
+        fprintf(f, "input:");
+        for (int i = 0; i < n_inputs; i++) fprintf(f, " %s", inputs[i]);
+        fprintf(f, "\n\n");
+    } else {
+        fprintf(f, "input: standard normal, seed %lld\n\n", seed);
+    }
+}

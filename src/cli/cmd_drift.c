@@ -92,11 +92,7 @@ int fsc_cmd_drift(int argc, char **argv)
     char *configs[FSC_CLI_MAX_LIST];
     int n_cfg = fsc_cli_split(configs_buf, configs, FSC_CLI_MAX_LIST);
     if (n_cfg < 1) return fsc_cli_error("--configs needs at least one configuration");
-    if (!reference) {
-        reference = configs[0];
-        for (int i = 0; i < n_cfg; i++)
-            if (!strcmp(configs[i], "emu:fp32")) reference = configs[i];
-    }
+    if (!reference) reference = fsc_cli_default_reference(configs, n_cfg);
 
     fsc_ctx ctx = fsc_cli_ctx((int)threads);
     ctx.limits = lim;
@@ -146,21 +142,11 @@ int fsc_cmd_drift(int argc, char **argv)
         goto out;
     }
     if (json) {
-        cJSON *d = fsc_cli_json_doc("drift");
-        cJSON_AddStringToObject(d, "model", desc);
-        cJSON_AddStringToObject(d, "input", n_inputs ? "files" : "seeded standard normal");
-        cJSON_AddNumberToObject(d, "seed", (double)seed);
+        cJSON *d = fsc_cli_json_run("drift", desc, n_inputs, seed);
         cJSON_AddItemToObject(d, "drift", fsc_cli_drift_json(&res));
         fsc_cli_print_json(d);
     } else {
-        printf("flipscope drift: %s\n", desc);
-        if (n_inputs) {
-            printf("input:");
-            for (int i = 0; i < n_inputs; i++) printf(" %s", inputs[i]);
-            printf("\n\n");
-        } else {
-            printf("input: standard normal, seed %lld\n\n", seed);
-        }
+        fsc_cli_print_run_head(stdout, "drift", desc, inputs, n_inputs, seed);
         fsc_cli_drift_text(stdout, &res);
         bool emulated = false;
         for (int i = 0; i < res.n; i++) emulated = emulated || res.cfg[i].info.emulated;

@@ -132,21 +132,11 @@ int fsc_cmd_localize(int argc, char **argv)
         goto out;
     }
     if (json) {
-        cJSON *d = fsc_cli_json_doc("localize");
-        cJSON_AddStringToObject(d, "model", desc);
-        cJSON_AddStringToObject(d, "input", n_inputs ? "files" : "seeded standard normal");
-        cJSON_AddNumberToObject(d, "seed", (double)seed);
+        cJSON *d = fsc_cli_json_run("localize", desc, n_inputs, seed);
         cJSON_AddItemToObject(d, "localize", fsc_cli_localize_json(&res));
         fsc_cli_print_json(d);
     } else {
-        printf("flipscope localize: %s\n", desc);
-        if (n_inputs) {
-            printf("input:");
-            for (int i = 0; i < n_inputs; i++) printf(" %s", inputs[i]);
-            printf("\n");
-        } else {
-            printf("input: standard normal, seed %lld\n", seed);
-        }
+        fsc_cli_print_run_head(stdout, "localize", desc, inputs, n_inputs, seed);
         fsc_cli_localize_text(stdout, &res);
     }
     rc = fail_on && res.any_divergence ? FSC_EXIT_FLIP : FSC_EXIT_OK;

@@ -152,11 +152,7 @@ int fsc_cmd_report(int argc, char **argv)
     char *configs[FSC_CLI_MAX_LIST];
     int n_cfg = fsc_cli_split(configs_buf, configs, FSC_CLI_MAX_LIST);
     if (n_cfg < 1) return fsc_cli_error("--configs needs at least one configuration");
-    if (!reference) {
-        reference = configs[0];
-        for (int i = 0; i < n_cfg; i++)
-            if (!strcmp(configs[i], "emu:fp32")) reference = configs[i];
-    }
+    if (!reference) reference = fsc_cli_default_reference(configs, n_cfg);
 
     fsc_ctx ctx = fsc_cli_ctx((int)threads);
     ctx.limits = lim;
