@@ -72,6 +72,13 @@ cJSON *fsc_cli_json_run(const char *command, const char *model, int n_inputs, lo
 /* Prints "flipscope COMMAND: MODEL" and the input line (files, or the seeded draw), then a blank line. */
 void fsc_cli_print_run_head(FILE *f, const char *command, const char *model, const char *const *inputs, int n_inputs,
                             long long seed);
+/* A probe's model and inputs: loads MODEL (NULL: the built-in model) as fsc_cli_model does, then
+ * its inputs from --input specs, drawing the rest with seed. On failure nothing is left allocated.
+ * Free with fsc_cli_model_free. */
+fsc_status fsc_cli_model_inputs(const char *model, const char *const *inputs, int n_inputs, long long seed,
+                                const fsc_ctx *ctx, fsc_graph **g, fsc_tensor **in, char *desc, size_t desc_len,
+                                fsc_error *err);
+void fsc_cli_model_free(fsc_graph *g, fsc_tensor *in);
 /* Prints a cJSON document to stdout (and frees it). */
 void fsc_cli_print_json(cJSON *doc);
 /* A new JSON document with the common envelope {"schema_version", "tool", "command"}. */

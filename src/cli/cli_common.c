@@ -159,3 +159,31 @@ void fsc_cli_print_run_head(FILE *f, const char *command, const char *model, con
         fprintf(f, "input: standard normal, seed %lld\n\n", seed);
     }
 }
+
+fsc_status fsc_cli_model_inputs(const char *model, const char *const *inputs, int n_inputs, long long seed,
+                                const fsc_ctx *ctx, fsc_graph **g, fsc_tensor **in, char *desc, size_t desc_len,
+                                fsc_error *err)
+{
+    *g = NULL;
+    *in = NULL;
+    fsc_status st = fsc_cli_model(model, ctx, g, desc, desc_len, err);
+    if (st) return st;
+    *in = fsc_calloc((size_t)((*g)->n_inputs ? (*g)->n_inputs : 1), sizeof **in, "model inputs", err);
+    uint64_t useed = (uint64_t)seed;
+    st = *in ? fsc_inputs_load(*g, inputs, n_inputs, &useed, ctx, *in, err) : FSC_ERR_NOMEM;
+    if (st) {
+        free(*in);
+        fsc_graph_free(*g);
+        *in = NULL;
+        *g = NULL;
+    }
+    return st;
+}
+
+void fsc_cli_model_free(fsc_graph *g, fsc_tensor *in)
+{
+    if (in && g)
+        for (int i = 0; i < g->n_inputs; i++) fsc_tensor_free(&in[i]);
+    free(in);
+    fsc_graph_free(g);
+}

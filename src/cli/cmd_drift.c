@@ -99,17 +99,13 @@ int fsc_cmd_drift(int argc, char **argv)
     fsc_error err;
     fsc_error_clear(&err);
     fsc_graph *g = NULL;
+    fsc_tensor *in = NULL;
     char desc[512];
-    if (fsc_cli_model(model, &ctx, &g, desc, sizeof desc, &err)) return fsc_cli_fail("drift", &err);
-    fsc_tensor *in = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *in);
-    uint64_t useed = (uint64_t)seed;
+    if (fsc_cli_model_inputs(model, inputs, n_inputs, seed, &ctx, &g, &in, desc, sizeof desc, &err))
+        return fsc_cli_fail("drift", &err);
     int rc = FSC_EXIT_USAGE;
     fsc_drift_result res;
     memset(&res, 0, sizeof res);
-    if (!in || fsc_inputs_load(g, inputs, n_inputs, &useed, &ctx, in, &err)) {
-        rc = fsc_cli_fail("drift", &err);
-        goto out;
-    }
     /* CFG@MODEL: load each other model once. */
     fsc_graph *others[FSC_CLI_MAX_LIST] = {0};
     const fsc_graph *cfg_graphs[FSC_CLI_MAX_LIST] = {0};
@@ -163,9 +159,6 @@ int fsc_cmd_drift(int argc, char **argv)
     if (fail_on && !strcmp(fail_on, "drift") && res.any_instability) rc = FSC_EXIT_FLIP;
 out:
     fsc_drift_result_free(&res);
-    if (in)
-        for (int i = 0; i < g->n_inputs; i++) fsc_tensor_free(&in[i]);
-    free(in);
-    fsc_graph_free(g);
+    fsc_cli_model_free(g, in);
     return rc;
 }

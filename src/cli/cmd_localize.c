@@ -116,17 +116,13 @@ int fsc_cmd_localize(int argc, char **argv)
     fsc_error err;
     fsc_error_clear(&err);
     fsc_graph *g = NULL;
+    fsc_tensor *in = NULL;
     char desc[512];
-    if (fsc_cli_model(model, &ctx, &g, desc, sizeof desc, &err)) return fsc_cli_fail("localize", &err);
-    fsc_tensor *in = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *in);
-    uint64_t useed = (uint64_t)seed;
+    if (fsc_cli_model_inputs(model, inputs, n_inputs, seed, &ctx, &g, &in, desc, sizeof desc, &err))
+        return fsc_cli_fail("localize", &err);
     int rc = FSC_EXIT_USAGE;
     fsc_localize_result res;
     memset(&res, 0, sizeof res);
-    if (!in || fsc_inputs_load(g, inputs, n_inputs, &useed, &ctx, in, &err)) {
-        rc = fsc_cli_fail("localize", &err);
-        goto out;
-    }
     if (fsc_probe_localize(g, in, reference, target, &lo, &ctx, &res, &err)) {
         rc = fsc_cli_fail("localize", &err);
         goto out;
@@ -142,9 +138,6 @@ int fsc_cmd_localize(int argc, char **argv)
     rc = fail_on && res.any_divergence ? FSC_EXIT_FLIP : FSC_EXIT_OK;
 out:
     fsc_localize_result_free(&res);
-    if (in)
-        for (int i = 0; i < g->n_inputs; i++) fsc_tensor_free(&in[i]);
-    free(in);
-    fsc_graph_free(g);
+    fsc_cli_model_free(g, in);
     return rc;
 }
