@@ -93,7 +93,7 @@ static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fs
         if (src->dtype == FSC_DT_F64) {
             const double *x = src->data;
             if (half)
-                for (int64_t i = 0; i < n; i++) d[i] = ROUND_HALF(x[i]);
+                fsc_round_half_f64(x, d, n); /* vectorised; same values as ROUND_HALF */
             else
                 for (int64_t i = 0; i < n; i++) d[i] = (float)x[i];
         } else {
