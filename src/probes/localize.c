@@ -27,6 +27,15 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU seconds of the process (all threads): the cost measure that a busy
+ * shared machine does not distort. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Tap state: a clone of every node output, by value id. A failed clone is
  * remembered (a tap cannot return an error). */
 typedef struct tap_store {
@@ -135,15 +144,17 @@ static fsc_status build_rows(loc *L, fsc_error *err)
 }
 
 /* Runs one engine over the inputs with a tap keeping every output. */
-static fsc_status run_tapped(loc *L, fsc_engine *e, tap_store *ts, fsc_tensor *outs, double *seconds, fsc_error *err)
+static fsc_status run_tapped(loc *L, fsc_engine *e, tap_store *ts, fsc_tensor *outs, double *seconds, double *cpu,
+                             fsc_error *err)
 {
     const fsc_graph *g = L->g;
     ts->val = fsc_calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *ts->val, "taps", err);
     if (!ts->val) return FSC_ERR_NOMEM;
     fsc_run_opts ro = {.tap = tap_keep, .tap_user = ts};
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     fsc_status st = fsc_engine_run(e, L->inputs, outs, &ro, err);
     *seconds = now_s() - t0;
+    *cpu = cpu_s() - c0;
     if (!st && ts->st) {
         st = ts->st;
         if (err) *err = ts->err;
@@ -551,12 +562,16 @@ fsc_status fsc_probe_localize_engines(const fsc_graph *g, const fsc_tensor *inpu
         for (int i = 0; i < g->n_inputs; i++) L.input_idx[g->inputs[i]] = i;
         st = build_rows(&L, err);
     }
-    if (!st) st = run_tapped(&L, reference, &L.rt, rout, &res->seconds_reference, err);
-    if (!st) st = run_tapped(&L, target, &L.tt, tout, &res->seconds_target, err);
+    if (!st) st = run_tapped(&L, reference, &L.rt, rout, &res->seconds_reference, &res->cpu_reference, err);
+    if (!st) st = run_tapped(&L, target, &L.tt, tout, &res->seconds_target, &res->cpu_target, err);
+    double c0 = cpu_s();
     if (!st) st = accumulated(&L, err);
+    res->cpu_compare = cpu_s() - c0;
     double t0 = now_s();
+    c0 = cpu_s();
     if (!st) st = isolated(&L, err);
     res->seconds_isolated = now_s() - t0;
+    res->cpu_isolated = cpu_s() - c0;
     if (!st) {
         verdicts(&L);
         st = ranking(&L, err);
@@ -571,8 +586,10 @@ fsc_status fsc_probe_localize_engines(const fsc_graph *g, const fsc_tensor *inpu
         res->argmax_target = (int)fsc_tensor_argmax(&tout[0]);
         if (o->margin) {
             t0 = now_s();
+            c0 = cpu_s();
             st = attribute_margin(&L, err);
             res->seconds_margin = now_s() - t0;
+            res->cpu_margin = cpu_s() - c0;
         }
     }
     for (size_t i = 0; rout && i < nout; i++) fsc_tensor_free(&rout[i]);
