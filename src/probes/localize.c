@@ -36,26 +36,12 @@ static double cpu_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Tap state: a clone of every node output, by value id. A failed clone is
- * remembered (a tap cannot return an error). */
+/* Every node output of one run, by value id: the engine's own tensors,
+ * handed over through fsc_run_opts.keep (no copies). */
 typedef struct tap_store {
     fsc_tensor *val; /* [n_values] */
     size_t bytes;
-    fsc_status st;
-    fsc_error err;
 } tap_store;
-
-static void tap_keep(void *user, const fsc_graph *g, int node, const fsc_tensor *outs, int n_out)
-{
-    tap_store *ts = user;
-    if (ts->st) return;
-    for (int o = 0; o < n_out; o++) {
-        fsc_tensor *dst = &ts->val[g->nodes[node].out[o]];
-        ts->st = fsc_tensor_clone(dst, &outs[o], &ts->err);
-        if (ts->st) return;
-        ts->bytes += dst->nbytes;
-    }
-}
 
 static void taps_free(tap_store *ts, int n_values)
 {
@@ -143,22 +129,18 @@ static fsc_status build_rows(loc *L, fsc_error *err)
     return FSC_OK;
 }
 
-/* Runs one engine over the inputs with a tap keeping every output. */
+/* Runs one engine over the inputs, keeping every node output. */
 static fsc_status run_tapped(loc *L, fsc_engine *e, tap_store *ts, fsc_tensor *outs, double *seconds, double *cpu,
                              fsc_error *err)
 {
     const fsc_graph *g = L->g;
     ts->val = fsc_calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *ts->val, "taps", err);
     if (!ts->val) return FSC_ERR_NOMEM;
-    fsc_run_opts ro = {.tap = tap_keep, .tap_user = ts};
     double t0 = now_s(), c0 = cpu_s();
-    fsc_status st = fsc_engine_run(e, L->inputs, outs, &ro, err);
+    fsc_status st = fsc_engine_run_keep(e, L->inputs, outs, NULL, ts->val, err);
     *seconds = now_s() - t0;
     *cpu = cpu_s() - c0;
-    if (!st && ts->st) {
-        st = ts->st;
-        if (err) *err = ts->err;
-    }
+    for (int v = 0; v < g->n_values; v++) ts->bytes += ts->val[v].nbytes;
     if (st) fsc_error_prefix(err, "%s", fsc_engine_info(e)->name);
     size_t out_bytes = 0;
     for (int i = 0; !st && i < g->n_outputs; i++) out_bytes += outs[i].nbytes;
