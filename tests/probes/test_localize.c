@@ -294,6 +294,70 @@ static void test_metrics_against_direct(void **state)
     }
 }
 
+/* Every margin(H_k) recomputed by brute force, independently of the probe's
+ * shortcuts (dirty tracking, identity checks, skipped steps, borrowed
+ * values): all computing nodes run one by one, the first k on the target
+ * engine and the rest on the reference, each on the values this very graph
+ * produced. The probe's contributions must equal the differences bit for bit. */
+static double brute_margin(const fsc_graph *g, const fsc_tensor *x, fsc_engine *ref, fsc_engine *tgt, int k, int a,
+                           int b)
+{
+    fsc_tensor *val = calloc((size_t)g->n_values, sizeof *val);
+    assert_non_null(val);
+    int seen = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const fsc_node *nd = &g->nodes[i];
+        if (nd->op == FSC_OP_CONSTANT) continue;
+        const fsc_tensor *in[64];
+        for (int j = 0; j < nd->n_in; j++) {
+            int v = nd->in[j];
+            in[j] = NULL;
+            if (v < 0 || g->values[v].constant) continue;
+            in[j] = &val[v];
+            for (int q = 0; q < g->n_inputs; q++)
+                if (g->inputs[q] == v) in[j] = &x[q];
+        }
+        fsc_tensor outs[8];
+        memset(outs, 0, sizeof outs);
+        fsc_error err;
+        if (fsc_engine_run_node(seen < k ? tgt : ref, i, in, outs, &err)) fail_msg("node %d: %s", i, err.msg);
+        seen++;
+        for (int o = 0; o < nd->n_out; o++) val[nd->out[o]] = outs[o];
+    }
+    const fsc_tensor *y = &val[g->outputs[0]];
+    double m = fsc_tensor_get(y, a) - fsc_tensor_get(y, b);
+    for (int v = 0; v < g->n_values; v++) fsc_tensor_free(&val[v]);
+    free(val);
+    return m;
+}
+
+static void check_contributions_brute(const fsc_graph *g, const fsc_tensor *x, const fsc_localize_result *r,
+                                      const fsc_ctx *ctx)
+{
+    fsc_engine *ref, *tgt;
+    assert_int_equal(fsc_engine_open(r->reference, g, ctx, &ref, NULL), FSC_OK);
+    assert_int_equal(fsc_engine_open(r->target, g, ctx, &tgt, NULL), FSC_OK);
+    int K = 0;
+    for (int i = 0; i < g->n_nodes; i++) K += g->nodes[i].op != FSC_OP_CONSTANT;
+    double prev = brute_margin(g, x, ref, tgt, 0, r->class_a, r->class_b);
+    assert_true(prev == r->margin_reference);
+    int k = 0, nonzero = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].op == FSC_OP_CONSTANT) continue;
+        double m = brute_margin(g, x, ref, tgt, ++k, r->class_a, r->class_b);
+        if (r->margin_contrib[i] != m - prev)
+            fail_msg("node %d (%s): contribution %.17g, brute force %.17g", i, g->nodes[i].name,
+                     r->margin_contrib[i], m - prev);
+        nonzero += m != prev;
+        prev = m;
+    }
+    assert_int_equal(k, K);
+    assert_true(prev == r->margin_target);
+    assert_true(nonzero > 1);
+    fsc_engine_close(ref);
+    fsc_engine_close(tgt);
+}
+
 /* ---- planted fault ---- */
 
 /* A backend wrapping an emulator; adds `delta` to element 0 of node `node`'s output. */
@@ -521,6 +585,7 @@ static void test_builtin_fp16(void **state)
         if (!strcmp(r.rows[k].op, "reshape")) flatten = r.rows[k].node;
     assert_true(flatten >= 0);
     assert_true(r.margin_contrib[flatten] == 0.0);
+    check_contributions_brute(g, &x, &r, &ctx);
     fsc_localize_result_free(&r);
     fsc_tensor_free(&x);
     fsc_graph_free(g);
@@ -553,6 +618,7 @@ static void test_seed_fixture(void **state)
     printf("seed fixture: margin delta %.9g, sum of contributions %.9g, relative difference %.3g\n", r.margin_delta,
            r.margin_contrib_sum, rel);
     assert_true(rel <= 1e-6);
+    check_contributions_brute(g, &x, &r, &ctx);
     fsc_localize_result_free(&r);
     fsc_tensor_free(&x);
     fsc_graph_free(g);
