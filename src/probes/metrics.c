@@ -123,7 +123,7 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
     /* Pass 1: classification, maxima, tolerance, ULP, unscaled sums (used
      * when no square can over/underflow), in four lanes (metrics_lanes.c). */
     fsc_mlanes_cfg cfg = {.atol = atol, .rtol = rtol, .ulp_mode = !floats ? 0 : ulp_fmt == FSC_FMT_FP64 ? 2 : 1,
-                          .fmt = ulp_fmt, .p = fmt->p, .emin = fmt->emin};
+                          .p = fmt->p, .emin = fmt->emin};
     fsc_mlanes ls;
     fsc_mlanes_init(&ls);
     double tb[BLOCK], rb[BLOCK];

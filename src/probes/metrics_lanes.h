@@ -26,8 +26,7 @@ typedef struct fsc_mlanes {
 typedef struct fsc_mlanes_cfg {
     double atol, rtol;
     int ulp_mode;
-    fsc_format_id fmt;
-    int p, emin; /* of fmt */
+    int p, emin; /* precision and minimum exponent of the ULP format (mode 1) */
 } fsc_mlanes_cfg;
 
 void fsc_mlanes_init(fsc_mlanes *s);

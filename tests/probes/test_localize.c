@@ -223,7 +223,7 @@ static void test_metrics_lanes_vector_equals_scalar(void **state)
         const fsc_format *F = fsc_format_get(f);
         fsc_mlanes_cfg c = {.atol = (rep % 3) ? ldexp((double)(lcg(&s) % 100), -(int)(lcg(&s) % 30)) : 0,
                             .rtol = (rep % 4) ? (double)(lcg(&s) % 100) / 1000.0 : 0,
-                            .ulp_mode = 1, .fmt = f, .p = F->p, .emin = F->emin};
+                            .ulp_mode = 1, .p = F->p, .emin = F->emin};
         int special_rate = rep % 4 == 0 ? 0 : 1 + (int)(lcg(&s) % 50); /* some blocks all finite */
         for (int i = 0; i < N; i++) {
             bool sp = special_rate && (int)(lcg(&s) % 100) < special_rate;
@@ -356,6 +356,24 @@ static void check_contributions_brute(const fsc_graph *g, const fsc_tensor *x, c
     assert_true(nonzero > 1);
     fsc_engine_close(ref);
     fsc_engine_close(tgt);
+}
+
+/* Integer outputs (shape arithmetic): distances in integer units. */
+static void test_metrics_integers(void **state)
+{
+    (void)state;
+    const double r[5] = {1, 2, 3, 4, 5}, t[5] = {1, 5, 3, 4, -1};
+    fsc_tensor tt = vec(FSC_DT_I64, 5, t), rr = vec(FSC_DT_I64, 5, r);
+    fsc_err_metrics m;
+    assert_int_equal(fsc_metrics_compute(&tt, &rr, FSC_FMT_FP16, 0, 0, &m, NULL), FSC_OK);
+    assert_true(m.max_abs == 6 && m.max_ulp == 6 && m.mean_abs == 9.0 / 5.0);
+    assert_int_equal(m.beyond, 2);
+    assert_false(m.identical);
+    assert_true(fabs(m.rel_l2 - sqrt(45.0 / 55.0)) < 1e-15);
+    assert_int_equal(fsc_metrics_compute(&rr, &rr, FSC_FMT_FP16, 0, 0, &m, NULL), FSC_OK);
+    assert_true(m.identical && m.pass && m.max_ulp == 0);
+    fsc_tensor_free(&tt);
+    fsc_tensor_free(&rr);
 }
 
 /* ---- planted fault ---- */
@@ -633,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_metrics_nonfinite),
         cmocka_unit_test(test_metrics_lanes_vector_equals_scalar),
         cmocka_unit_test(test_metrics_against_direct),
+        cmocka_unit_test(test_metrics_integers),
         cmocka_unit_test(test_planted_fault),
         cmocka_unit_test(test_builtin_fp16),
         cmocka_unit_test(test_seed_fixture),
