@@ -37,7 +37,7 @@ static double cpu_s(void)
 }
 
 /* Every node output of one run, by value id: the engine's own tensors,
- * handed over through fsc_run_opts.keep (no copies). */
+ * handed over by fsc_engine_run_keep (no copies). */
 typedef struct tap_store {
     fsc_tensor *val; /* [n_values] */
     size_t bytes;
@@ -529,10 +529,10 @@ static fsc_status attribute_margin(loc *L, fsc_error *err)
         r->margin_contrib_sum = s + c;
         r->margin_attributed = true;
     }
-    slot_free(&keep);
-    slot_free(&prev);
     if (h.own)
         for (int v = 0; v < g->n_values; v++) hybrid_drop(L, &h, v);
+    slot_free(&keep);
+    slot_free(&prev);
     free(h.val);
     free(h.own);
     free(h.dirty);
