@@ -128,6 +128,63 @@ static void test_fp8_deciding_cases(void **state)
     assert_true(fsc_blockfma_step(cs.a, cs.b, cs.K, c16, &q) != cs.d);
 }
 
+static uint64_t rs = 0x9e3779b97f4a7c15ull;
+static uint64_t next(void)
+{
+    rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+    return rs;
+}
+
+/* A random value of fmt (fp32 or fp16) with exponent in [e0, e0 + 8),
+ * random sign; subnormals and exact zeros come out near the bottom. */
+static double random_value(fsc_format_id fmt, int e0)
+{
+    double m = 1.0 + (double)(next() >> 11) * 0x1p-53;
+    double v = fsc_rne(ldexp(m, e0 + (int)(next() % 8)), fmt);
+    return (next() & 1) ? -v : v;
+}
+
+/* x + c rounded to odd in a double (the sum truncated, its last bit set when
+ * inexact): rounding that once more to 24 or fewer bits is the correct
+ * rounding of the exact sum. TwoSum gives the exact error of x + c. */
+static double sum_to_odd(double x, double c)
+{
+    double s = x + c, bb = s - x, e = (x - (s - bb)) + (c - bb);
+    if (e == 0.0) return s;
+    if ((e > 0) != (s > 0)) s = nextafter(s, 0.0); /* s was rounded away from zero: truncate */
+    uint64_t u;
+    memcpy(&u, &s, sizeof u);
+    u |= 1; /* inexact: the sticky last bit */
+    memcpy(&s, &u, sizeof s);
+    return s;
+}
+
+/* late_c's addition against an independent reference: one product x * 1
+ * (kept exactly), then c, their exact sum rounded once (sum_to_odd, then
+ * fsc_rne, itself checked against MPFR), over exponent gaps up to 60: exact
+ * sums, and c far enough below to be only a sticky bit. */
+static void test_late_c_random(void **state)
+{
+    (void)state;
+    static const fsc_format_id outs[2] = {FSC_FMT_FP32, FSC_FMT_FP16};
+    for (int o = 0; o < 2; o++) {
+        fsc_format_id f = outs[o];
+        fsc_blockfma p = {.block = 1, .extra_bits = 2, .rounding = FSC_RND_NEAREST_EVEN, .out = f,
+                          .in = f, .subnormals_out = true, .late_c = true};
+        int lo = f == FSC_FMT_FP32 ? -150 : -26, hi = f == FSC_FMT_FP32 ? 119 : 7; /* values below 2^(hi + 8) */
+        for (int i = 0; i < 200000; i++) {
+            int ex = lo + (int)(next() % (uint64_t)(hi - lo));
+            int ec = ex - 60 + (int)(next() % 120);
+            ec = ec < lo ? lo : ec > hi ? hi : ec;
+            double x = random_value(f, ex), c = random_value(f, ec), one = 1.0;
+            /* A zero product takes no part: the products' sum is then +0. */
+            double got = fsc_blockfma_step(&x, &one, 1, c, &p), want = fsc_rne(sum_to_odd(x == 0.0 ? 0.0 : x, c), f);
+            if (!(got == want && signbit(got) == signbit(want)))
+                fail_msg("%s: %a + %a gave %a, expected %a", fsc_format_get(f)->name, x, c, got, want);
+        }
+    }
+}
+
 /* Hand-worked chunks and late_c: what each changes, and that infinities,
  * NaN and zeros behave as in one block. */
 static void test_hand_refinements(void **state)
@@ -259,6 +316,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_block),
         cmocka_unit_test(test_hand_refinements),
+        cmocka_unit_test(test_late_c_random),
         cmocka_unit_test(test_fp8_deciding_cases),
         cmocka_unit_test(test_presets_present),
         cmocka_unit_test(test_bad_dirs),
