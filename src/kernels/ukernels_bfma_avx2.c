@@ -1,0 +1,157 @@
+/* ukernels_bfma_avx2.c: AVX2 block-FMA micro-kernel, exponent pass and
+ * epilogue (compiled for that target, chosen at run time). The same steps as
+ * ukernels_bfma_avx512.c on 8 lanes; without embedded rounding control the
+ * truncating conversion of the block sum clears the bits below its pout-th
+ * significant bit first (the leading bit read from the exact conversion of
+ * the sum with its low 8 bits cleared), and the nearest-even one relies on
+ * the default MXCSR rounding, as the rest of the library does. */
+#include <immintrin.h>
+
+#include "kernels/gemm_bfma.h"
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define MR 4
+#define V 2
+#define NR (8 * V)
+
+/* r (int32) to binary32 rounded toward zero to pout bits: exact after clearing the low bits of |r|. */
+AVX2 static inline __m256 cvt_rz(__m256i r, __m256i keep)
+{
+    __m256i a = _mm256_abs_epi32(r);
+    /* |r| with its low 8 bits cleared has at most 23 significant bits: its conversion is exact */
+    __m256i hb = _mm256_castps_si256(_mm256_cvtepi32_ps(_mm256_andnot_si256(_mm256_set1_epi32(0xff), a)));
+    __m256i L = _mm256_sub_epi32(_mm256_srli_epi32(hb, 23), _mm256_set1_epi32(127)); /* leading bit (-127 below 256) */
+    __m256i d = _mm256_max_epi32(_mm256_sub_epi32(L, keep), _mm256_setzero_si256());
+    a = _mm256_and_si256(a, _mm256_sllv_epi32(_mm256_set1_epi32(-1), d));
+    __m256 f = _mm256_cvtepi32_ps(a);
+    return _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(f), _mm256_and_si256(r, _mm256_set1_epi32(INT32_MIN))));
+}
+
+AVX2 static int uk_bfma_avx2(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int32_t *ew, const float *x,
+                             const int32_t *ex, int64_t ld, float *out)
+{
+    const __m256i zexp = _mm256_set1_epi32(FSC_BFMA_ZERO_EXP), none = _mm256_set1_epi32(2 * FSC_BFMA_ZERO_EXP);
+    const __m256i half_zero = _mm256_set1_epi32(FSC_BFMA_ZERO_EXP / 2), lo = _mm256_set1_epi32(FSC_BFMA_EMAX_LO);
+    const __m256i ibias = _mm256_set1_epi32(150 + cfg->extra), qbias = _mm256_set1_epi32(104 - cfg->extra);
+    const __m256i m126 = _mm256_set1_epi32(-126), b127 = _mm256_set1_epi32(127), ff = _mm256_set1_epi32(0xff);
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff), zero = _mm256_setzero_si256();
+    const __m256i keep = _mm256_set1_epi32(cfg->pout - 1);
+    const __m256i min_norm = _mm256_set1_epi32(0x00800000), max_fin = _mm256_set1_epi32(0x7f7fffff);
+    const bool rz = cfg->rz;
+    __m256 c[MR][V], invq[MR][V];
+    __m256i s[MR][V], em[MR][V];
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < V; v++) c[i][v] = _mm256_setzero_ps();
+    for (int64_t k0 = 0; k0 < K; k0 += cfg->block) {
+        int64_t k1 = K - k0 < cfg->block ? K : k0 + cfg->block;
+        __m256i bail = zero;
+        for (int i = 0; i < MR; i++)
+            for (int v = 0; v < V; v++) s[i][v] = none;
+        for (int64_t k = k0; k < k1; k++) {
+            __m256i e0 = _mm256_loadu_si256((const __m256i *)(ex + k * ld));
+            __m256i e1 = _mm256_loadu_si256((const __m256i *)(ex + k * ld + 8));
+            for (int i = 0; i < MR; i++) {
+                __m256i we = _mm256_set1_epi32(ew[k * MR + i]);
+                s[i][0] = _mm256_max_epi32(s[i][0], _mm256_add_epi32(we, e0));
+                s[i][1] = _mm256_max_epi32(s[i][1], _mm256_add_epi32(we, e1));
+            }
+        }
+        for (int i = 0; i < MR; i++)
+            for (int v = 0; v < V; v++) {
+                __m256i cb = _mm256_castps_si256(c[i][v]);
+                __m256i cz = _mm256_cmpeq_epi32(_mm256_and_si256(cb, absm), zero);
+                __m256i ec = _mm256_max_epi32(_mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(cb, 23), ff), b127), m126);
+                __m256i e = _mm256_max_epi32(s[i][v], _mm256_blendv_epi8(ec, zexp, cz));
+                bail = _mm256_or_si256(bail, _mm256_and_si256(_mm256_cmpgt_epi32(e, half_zero), _mm256_cmpgt_epi32(lo, e)));
+                e = _mm256_max_epi32(e, lo);
+                em[i][v] = e;
+                invq[i][v] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(ibias, e), 23));
+                s[i][v] = zero;
+            }
+        for (int64_t k = k0; k < k1; k++) {
+            __m256 x0 = _mm256_loadu_ps(x + k * ld), x1 = _mm256_loadu_ps(x + k * ld + 8);
+            for (int i = 0; i < MR; i++) {
+                __m256 wv = _mm256_set1_ps(w[k * MR + i]);
+                s[i][0] = _mm256_add_epi32(s[i][0], _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_mul_ps(wv, x0), invq[i][0])));
+                s[i][1] = _mm256_add_epi32(s[i][1], _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_mul_ps(wv, x1), invq[i][1])));
+            }
+        }
+        for (int i = 0; i < MR; i++)
+            for (int v = 0; v < V; v++) {
+                __m256i tc = _mm256_cvttps_epi32(_mm256_mul_ps(c[i][v], invq[i][v]));
+                __m256i r = _mm256_add_epi32(s[i][v], tc);
+                /* signed overflow of s + tc: both operands' signs differ from the result's (sign bit) */
+                bail = _mm256_or_si256(bail, _mm256_and_si256(_mm256_xor_si256(s[i][v], r), _mm256_xor_si256(tc, r)));
+                __m256 f = rz ? cvt_rz(r, keep) : _mm256_cvtepi32_ps(r);
+                f = _mm256_mul_ps(f, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(em[i][v], qbias), 23)));
+                /* nonzero results outside the normal range (subnormal, Inf) decline */
+                __m256i ab = _mm256_and_si256(_mm256_castps_si256(f), absm);
+                __m256i sub = _mm256_andnot_si256(_mm256_cmpeq_epi32(ab, zero), _mm256_cmpgt_epi32(min_norm, ab));
+                bail = _mm256_or_si256(bail, _mm256_or_si256(sub, _mm256_cmpgt_epi32(ab, max_fin)));
+                c[i][v] = f;
+            }
+        /* the overflow test leaves its verdict in the sign bit, the others in whole lanes */
+        if (_mm256_movemask_ps(_mm256_castsi256_ps(bail))) return 1;
+    }
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < V; v++) _mm256_storeu_ps(out + i * NR + 8 * v, c[i][v]);
+    return 0;
+}
+
+AVX2 static int exps_avx2(const float *x, int32_t *e, int64_t n, int emin, int *lo, int *hi)
+{
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff), b127 = _mm256_set1_epi32(127), zero = _mm256_setzero_si256();
+    const __m256i zexp = _mm256_set1_epi32(FSC_BFMA_ZERO_EXP), vemin = _mm256_set1_epi32(emin);
+    const __m256i e128 = _mm256_set1_epi32(128), sub_e = _mm256_set1_epi32(-127), sub_raw = _mm256_set1_epi32(-150);
+    __m256i vlo = _mm256_set1_epi32(*lo), vhi = _mm256_set1_epi32(*hi), bad = zero;
+    int64_t q = 0;
+    for (; q + 8 <= n; q += 8) {
+        __m256i b = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + q)), absm);
+        __m256i z = _mm256_cmpeq_epi32(b, zero);
+        __m256i E = _mm256_sub_epi32(_mm256_srli_epi32(b, 23), b127);
+        bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(E, e128));
+        __m256i raw = _mm256_blendv_epi8(E, sub_raw, _mm256_cmpeq_epi32(E, sub_e));
+        vlo = _mm256_min_epi32(vlo, _mm256_blendv_epi8(raw, vlo, z));
+        vhi = _mm256_max_epi32(vhi, _mm256_blendv_epi8(raw, vhi, z));
+        _mm256_storeu_si256((__m256i *)(e + q), _mm256_blendv_epi8(_mm256_max_epi32(E, vemin), zexp, z));
+    }
+    int32_t l[8], h[8];
+    _mm256_storeu_si256((__m256i *)l, vlo);
+    _mm256_storeu_si256((__m256i *)h, vhi);
+    for (int i = 0; i < 8; i++) {
+        if (l[i] < *lo) *lo = l[i];
+        if (h[i] > *hi) *hi = h[i];
+    }
+    int r = !_mm256_testz_si256(bad, bad);
+    if (q < n) r |= fsc_bfma_uk_portable.exps(x + q, e + q, n - q, emin, lo, hi);
+    return r;
+}
+
+AVX2 static void epi_avx2(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage)
+{
+    __m256 b = _mm256_set1_ps(bias);
+    int64_t q = 0;
+    for (; q + 8 <= n; q += 8) {
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(acc + q), b);
+        if (storage == FSC_FMT_FP16) {
+            v = _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        } else if (storage == FSC_FMT_BF16) {
+            __m256i u = _mm256_castps_si256(v);
+            __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+            __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb));
+            r = _mm256_and_si256(r, _mm256_set1_epi32((int)0xffff0000u));
+            v = _mm256_blendv_ps(_mm256_castsi256_ps(r), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        }
+        _mm256_storeu_ps(y + q, v);
+    }
+    if (q < n) fsc_bfma_uk_portable.epi(acc + q, y + q, n - q, bias, storage);
+}
+
+static bool takes_avx2(const fsc_bfma_cfg *cfg)
+{
+    /* int32 sums of a block's terms (each below 2^(25 + extra)); narrower
+     * outputs only toward zero */
+    return (int64_t)cfg->block << (25 + cfg->extra) <= (INT64_C(1) << 31) && (cfg->pout == 24 || cfg->rz);
+}
+
+const fsc_bfma_ukr fsc_bfma_uk_avx2 = {MR, NR, uk_bfma_avx2, exps_avx2, epi_avx2, takes_avx2};
