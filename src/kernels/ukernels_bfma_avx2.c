@@ -1,6 +1,7 @@
 /* ukernels_bfma_avx2.c: AVX2 block-FMA micro-kernel, exponent pass and
  * epilogue (compiled for that target, chosen at run time). The same steps as
- * ukernels_bfma_avx512.c on 8 lanes; without embedded rounding control the
+ * ukernels_bfma_avx512.c on 8 lanes (four rows x 8 columns: the sums and
+ * scale factors fill the 16 registers); without embedded rounding control the
  * truncating conversion of the block sum clears the bits below its pout-th
  * significant bit first (the leading bit read from the exact conversion of
  * the sum with its low 8 bits cleared), and the nearest-even one relies on
@@ -11,7 +12,7 @@
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define MR 4
-#define V 2
+#define V 1
 #define NR (8 * V)
 
 /* r (int32) to binary32 rounded toward zero to pout bits: exact after clearing the low bits of |r|. */
@@ -48,12 +49,11 @@ AVX2 static int uk_bfma_avx2(const fsc_bfma_cfg *cfg, int64_t K, const float *w,
         for (int i = 0; i < MR; i++)
             for (int v = 0; v < V; v++) s[i][v] = none;
         for (int64_t k = k0; k < k1; k++) {
-            __m256i e0 = _mm256_loadu_si256((const __m256i *)(ex + k * ld));
-            __m256i e1 = _mm256_loadu_si256((const __m256i *)(ex + k * ld + 8));
+            __m256i e[V];
+            for (int v = 0; v < V; v++) e[v] = _mm256_loadu_si256((const __m256i *)(ex + k * ld + 8 * v));
             for (int i = 0; i < MR; i++) {
                 __m256i we = _mm256_set1_epi32(ew[k * MR + i]);
-                s[i][0] = _mm256_max_epi32(s[i][0], _mm256_add_epi32(we, e0));
-                s[i][1] = _mm256_max_epi32(s[i][1], _mm256_add_epi32(we, e1));
+                for (int v = 0; v < V; v++) s[i][v] = _mm256_max_epi32(s[i][v], _mm256_add_epi32(we, e[v]));
             }
         }
         for (int i = 0; i < MR; i++)
@@ -69,11 +69,12 @@ AVX2 static int uk_bfma_avx2(const fsc_bfma_cfg *cfg, int64_t K, const float *w,
                 s[i][v] = zero;
             }
         for (int64_t k = k0; k < k1; k++) {
-            __m256 x0 = _mm256_loadu_ps(x + k * ld), x1 = _mm256_loadu_ps(x + k * ld + 8);
+            __m256 xv[V];
+            for (int v = 0; v < V; v++) xv[v] = _mm256_loadu_ps(x + k * ld + 8 * v);
             for (int i = 0; i < MR; i++) {
                 __m256 wv = _mm256_set1_ps(w[k * MR + i]);
-                s[i][0] = _mm256_add_epi32(s[i][0], _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_mul_ps(wv, x0), invq[i][0])));
-                s[i][1] = _mm256_add_epi32(s[i][1], _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_mul_ps(wv, x1), invq[i][1])));
+                for (int v = 0; v < V; v++)
+                    s[i][v] = _mm256_add_epi32(s[i][v], _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_mul_ps(wv, xv[v]), invq[i][v])));
             }
         }
         for (int i = 0; i < MR; i++)
