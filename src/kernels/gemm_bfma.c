@@ -105,12 +105,10 @@ fsc_status fsc_bfma_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc
     fsc_bfma_cfg cfg = {p->block, p->extra_bits, 24 + (p->extra_bits < 0 ? p->extra_bits : 0),
                         p->rounding == FSC_RND_TOWARD_ZERO, fsc_format_get(p->in)->emin};
     int isa = fsc_fastmm_isa(max_isa);
-    fsc_bfma_ukr u = isa >= 2 ? fsc_bfma_uk_avx512 : (isa == 1 ? fsc_bfma_uk_avx2 : fsc_bfma_uk_portable);
-    if (!u.takes(&cfg)) {
-        u.mr = fsc_bfma_uk_portable.mr;
-        u.nr = fsc_bfma_uk_portable.nr;
-        u.fn = fsc_bfma_uk_portable.fn;
-    }
+    /* The widest variant allowed that takes these parameters (the portable one takes all). */
+    static const fsc_bfma_ukr *const variants[3] = {&fsc_bfma_uk_portable, &fsc_bfma_uk_avx2, &fsc_bfma_uk_avx512};
+    while (isa > 0 && !variants[isa]->takes(&cfg)) isa--;
+    fsc_bfma_ukr u = *variants[isa];
     int64_t M = job->M, K = job->K, N = job->N;
     if (M == 0 || N == 0 || job->jobs == 0) return FSC_OK;
     /* Operands rounded to the block's input format exactly where fsc_dot_ref rounds them. */
@@ -118,7 +116,7 @@ fsc_status fsc_bfma_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc
     int64_t nmb = (M + u.mr - 1) / u.mr, Kp = K > 0 ? K : 1;
     size_t nw = (size_t)job->w_sets * (size_t)nmb * (size_t)Kp * (size_t)u.mr;
     float *wp = fsc_malloc(nw * sizeof *wp, "packed weights", err);
-    int32_t *ewp = wp ? fsc_malloc(nw * sizeof *ewp, "packed weight exponents", err) : NULL;
+    int16_t *ewp = wp ? fsc_malloc(nw * sizeof *ewp, "packed weight exponents", err) : NULL;
     bstat *wst = ewp ? fsc_malloc((size_t)(job->w_sets * nmb) * sizeof *wst, "weight statistics", err) : NULL;
     if (!wst) {
         free(wp);
@@ -130,7 +128,7 @@ fsc_status fsc_bfma_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc
             bstat *st = &wst[s * nmb + b];
             st->bad = 0, st->lo = EXP_LO_INIT, st->hi = EXP_HI_INIT;
             size_t base = (size_t)(s * nmb + b) * (size_t)Kp * (size_t)u.mr;
-            for (int64_t k = 0; k < K; k++) {
+            for (int64_t k = 0; k < K; k++)
                 for (int i = 0; i < u.mr; i++) {
                     int64_t m = b * u.mr + i;
                     double v = 0.0;
@@ -140,10 +138,7 @@ fsc_status fsc_bfma_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc
                     }
                     wp[base + (size_t)k * (size_t)u.mr + (size_t)i] = (float)v;
                 }
-                st->bad |= fsc_bfma_uk_portable.exps(wp + base + (size_t)k * (size_t)u.mr,
-                                                     ewp + base + (size_t)k * (size_t)u.mr, u.mr, cfg.emin_in,
-                                                     &st->lo, &st->hi);
-            }
+            st->bad = fsc_bfma_uk_portable.exps(wp + base, ewp + base, u.mr, K, u.mr, cfg.emin_in, 0, &st->lo, &st->hi);
         }
     int64_t NT = N < NT_COLS ? (N + u.nr - 1) / u.nr * u.nr : NT_COLS;
     int64_t ntiles = (N + NT - 1) / NT, tasks = job->jobs * ntiles, npanels = NT / u.nr;
@@ -153,7 +148,7 @@ fsc_status fsc_bfma_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc
 #pragma omp parallel num_threads(nt)
     {
         float *tile = malloc((size_t)Kp * (size_t)NT * sizeof *tile);
-        int32_t *ex = malloc((size_t)Kp * (size_t)NT * sizeof *ex);
+        int16_t *ex = malloc((size_t)Kp * (size_t)NT * sizeof *ex);
         float *acc = malloc((size_t)u.mr * (size_t)u.nr * sizeof *acc);
         double *buf = malloc((size_t)p->block * 2 * sizeof *buf);
         bstat *xst = malloc((size_t)npanels * sizeof *xst);
@@ -170,18 +165,19 @@ fsc_status fsc_bfma_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc
             int64_t ncols = (nn + u.nr - 1) / u.nr * u.nr;
             int64_t s = job->w_set_of ? job->w_set_of(job->user, j) : j % job->w_sets;
             job->fill(job->user, j, n0, nn, tile, NT);
-            for (int64_t c = 0; c < ncols / u.nr; c++) xst[c] = (bstat){0, EXP_LO_INIT, EXP_HI_INIT};
             for (int64_t k = 0; k < K; k++) {
                 float *row = tile + k * NT;
                 for (int64_t c = nn; c < ncols; c++) row[c] = 0.0f;
                 if (rx)
                     for (int64_t c = 0; c < nn; c++) row[c] = (float)fsc_k_blockfma_in(row[c], p->in, p->in_truncate);
-                for (int64_t c = 0; c < ncols / u.nr; c++)
-                    xst[c].bad |= u.exps(row + c * u.nr, ex + k * NT + c * u.nr, u.nr, cfg.emin_in, &xst[c].lo, &xst[c].hi);
+            }
+            for (int64_t c = 0; c < ncols / u.nr; c++) {
+                xst[c] = (bstat){0, EXP_LO_INIT, EXP_HI_INIT};
+                xst[c].bad = u.exps(tile + c * u.nr, ex + c * u.nr, NT, K, u.nr, cfg.emin_in, 127, &xst[c].lo, &xst[c].hi);
             }
             for (int64_t c0 = 0; c0 < nn; c0 += u.nr) {
                 const float *xt = tile + c0;
-                const int32_t *xe = ex + c0;
+                const int16_t *xe = ex + c0;
                 int64_t ncol = nn - c0 < u.nr ? nn - c0 : u.nr;
                 for (int64_t b = 0; b < nmb; b++) {
                     size_t base = (size_t)(s * nmb + b) * (size_t)Kp * (size_t)u.mr;

@@ -18,21 +18,27 @@
  * With fp16-class inputs a product times 1/q is exact in binary32 and below
  * 2^(26 + extra_bits), so its truncation is one float-to-int conversion and
  * the sum an int32 sum. Lanes span output columns as in gemm_fast.c. Cases
- * the vector kernels do not take (non-finite operands or accumulators, a
- * block whose terms are all below 2^-98, int32 overflow of a sum, a
- * subnormal or overflowing block result, products outside binary32's normal
- * range) are recomputed for that micro-tile by the scalar model. */
+ * the vector kernels do not take (non-finite operands, products outside
+ * binary32's normal range, a block whose largest term is below 2^-98 or
+ * above 2^118, int32 overflow of a block sum) are recomputed for that
+ * micro-tile by the scalar model. */
 #ifndef FSC_GEMM_BFMA_H
 #define FSC_GEMM_BFMA_H
 
 #include "kernels/gemm_fast.h"
 
-/* The largest exponent sentinel below every real exponent: an operand that
- * is zero carries it, so a zero product never sets the block's maximum. */
-#define FSC_BFMA_ZERO_EXP (-(1 << 20))
-/* Blocks whose largest exponent is below this go to the scalar model (the
- * scale factors 2^(23 + extra - emax) must stay normal binary32 numbers). */
-#define FSC_BFMA_EMAX_LO (-98)
+/* Operand exponents are int16: a zero operand carries FSC_BFMA_ZERO_EXP, so
+ * that a sum with it (saturating) stays below every real exponent and a zero
+ * product never sets the block's maximum. Weights carry their clamped
+ * exponent, X columns their clamped exponent + 127, so that a sum is the
+ * product's exponent in binary32's biased form. */
+#define FSC_BFMA_ZERO_EXP (-16384)
+/* A block's largest exponent, biased, must lie in [EMAX_LO, EMAX_HI + extra]
+ * for the vector kernels (else the scalar model takes the micro-tile): then
+ * 2^(23 + extra - emax) and q are normal binary32 numbers and every block
+ * result, at least q and at most 2^31 q, is a normal one. */
+#define FSC_BFMA_EMAX_LO (127 - 98)
+#define FSC_BFMA_EMAX_HI (127 + 118)
 
 /* The block parameters as the micro-kernels read them. */
 typedef struct fsc_bfma_cfg {
@@ -45,18 +51,21 @@ typedef struct fsc_bfma_cfg {
 
 /* A micro-kernel: MR x NR block-FMA dot products over K terms, chained from
  * an accumulator of +0, out[i * NR + j] = dot(w[. * MR + i], x[. * ld + j])
- * (operands already rounded to the input format and finite; ew and ex hold
- * their clamped exponents, FSC_BFMA_ZERO_EXP for zeros). Returns 0, or
- * nonzero when some lane met a case it does not take (out is then garbage
- * and the caller recomputes the micro-tile with the scalar model). */
-typedef int (*fsc_bfma_uk_fn)(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int32_t *ew,
-                              const float *x, const int32_t *ex, int64_t ld, float *out);
+ * (operands already rounded to the input format, finite, and with every
+ * nonzero product a normal binary32 number; ew and ex hold their exponents
+ * as above). Returns 0, or nonzero when some lane met a case it does not
+ * take (out is then garbage and the caller recomputes the micro-tile with
+ * the scalar model). */
+typedef int (*fsc_bfma_uk_fn)(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int16_t *ew,
+                              const float *x, const int16_t *ex, int64_t ld, float *out);
 
-/* Exponents of n operands: e[j] = FSC_BFMA_ZERO_EXP for 0, else
- * max(floor(log2 |x|), emin) (a binary32 subnormal counts as -127). Returns
- * a bit set: 1 when some value is not finite; *lo / *hi are lowered / raised
- * to the smallest / largest unclamped exponent of the nonzero values. */
-typedef int (*fsc_bfma_exp_fn)(const float *x, int32_t *e, int64_t n, int emin, int *lo, int *hi);
+/* Exponents of a rows x n block of operands (x[r * ld + j] into e[r * ld + j]):
+ * FSC_BFMA_ZERO_EXP for 0, else max(floor(log2 |x|), emin) + bias. Returns 1
+ * when some value is not finite; *lo / *hi are lowered / raised to the
+ * smallest / largest exponent of the nonzero values, unclamped (a binary32
+ * subnormal counts as -150). */
+typedef int (*fsc_bfma_exp_fn)(const float *x, int16_t *e, int64_t ld, int64_t rows, int64_t n, int emin, int bias,
+                               int *lo, int *hi);
 
 /* y[q] = round_storage(acc[q] + bias) (binary32 addition) for storage fp32, fp16 or bf16. */
 typedef void (*fsc_bfma_epi_fn)(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage);

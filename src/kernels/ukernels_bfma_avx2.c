@@ -28,41 +28,38 @@ AVX2 static inline __m256 cvt_rz(__m256i r, __m256i keep)
     return _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(f), _mm256_and_si256(r, _mm256_set1_epi32(INT32_MIN))));
 }
 
-AVX2 static int uk_bfma_avx2(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int32_t *ew, const float *x,
-                             const int32_t *ex, int64_t ld, float *out)
+AVX2 static int uk_bfma_avx2(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int16_t *ew, const float *x,
+                             const int16_t *ex, int64_t ld, float *out)
 {
-    const __m256i zexp = _mm256_set1_epi32(FSC_BFMA_ZERO_EXP), none = _mm256_set1_epi32(2 * FSC_BFMA_ZERO_EXP);
-    const __m256i half_zero = _mm256_set1_epi32(FSC_BFMA_ZERO_EXP / 2), lo = _mm256_set1_epi32(FSC_BFMA_EMAX_LO);
-    const __m256i ibias = _mm256_set1_epi32(150 + cfg->extra), qbias = _mm256_set1_epi32(104 - cfg->extra);
-    const __m256i m126 = _mm256_set1_epi32(-126), b127 = _mm256_set1_epi32(127), ff = _mm256_set1_epi32(0xff);
-    const __m256i absm = _mm256_set1_epi32(0x7fffffff), zero = _mm256_setzero_si256();
+    const __m256i lo = _mm256_set1_epi32(FSC_BFMA_EMAX_LO), hi = _mm256_set1_epi32(FSC_BFMA_EMAX_HI + cfg->extra);
+    const __m256i ibias = _mm256_set1_epi32(277 + cfg->extra), qbias = _mm256_set1_epi32(23 + cfg->extra);
+    const __m256i ff = _mm256_set1_epi32(0xff), zero = _mm256_setzero_si256();
     const __m256i keep = _mm256_set1_epi32(cfg->pout - 1);
-    const __m256i min_norm = _mm256_set1_epi32(0x00800000), max_fin = _mm256_set1_epi32(0x7f7fffff);
     const bool rz = cfg->rz;
     __m256 c[MR][V], invq[MR][V];
     __m256i s[MR][V], em[MR][V];
+    __m128i q16[MR][V];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < V; v++) c[i][v] = _mm256_setzero_ps();
     for (int64_t k0 = 0; k0 < K; k0 += cfg->block) {
         int64_t k1 = K - k0 < cfg->block ? K : k0 + cfg->block;
         __m256i bail = zero;
         for (int i = 0; i < MR; i++)
-            for (int v = 0; v < V; v++) s[i][v] = none;
+            for (int v = 0; v < V; v++) q16[i][v] = _mm_set1_epi16(INT16_MIN);
         for (int64_t k = k0; k < k1; k++) {
-            __m256i e[V];
-            for (int v = 0; v < V; v++) e[v] = _mm256_loadu_si256((const __m256i *)(ex + k * ld + 8 * v));
+            __m128i e[V];
+            for (int v = 0; v < V; v++) e[v] = _mm_loadu_si128((const __m128i *)(ex + k * ld + 8 * v));
             for (int i = 0; i < MR; i++) {
-                __m256i we = _mm256_set1_epi32(ew[k * MR + i]);
-                for (int v = 0; v < V; v++) s[i][v] = _mm256_max_epi32(s[i][v], _mm256_add_epi32(we, e[v]));
+                __m128i we = _mm_set1_epi16(ew[k * MR + i]);
+                for (int v = 0; v < V; v++) q16[i][v] = _mm_max_epi16(q16[i][v], _mm_add_epi16(we, e[v]));
             }
         }
         for (int i = 0; i < MR; i++)
             for (int v = 0; v < V; v++) {
-                __m256i cb = _mm256_castps_si256(c[i][v]);
-                __m256i cz = _mm256_cmpeq_epi32(_mm256_and_si256(cb, absm), zero);
-                __m256i ec = _mm256_max_epi32(_mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(cb, 23), ff), b127), m126);
-                __m256i e = _mm256_max_epi32(s[i][v], _mm256_blendv_epi8(ec, zexp, cz));
-                bail = _mm256_or_si256(bail, _mm256_and_si256(_mm256_cmpgt_epi32(e, half_zero), _mm256_cmpgt_epi32(lo, e)));
+                __m256i ec = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(c[i][v]), 23), ff);
+                __m256i e = _mm256_max_epi32(_mm256_cvtepi16_epi32(q16[i][v]), ec); /* 0: no nonzero term */
+                __m256i out_of_range = _mm256_or_si256(_mm256_cmpgt_epi32(lo, e), _mm256_cmpgt_epi32(e, hi));
+                bail = _mm256_or_si256(bail, _mm256_andnot_si256(_mm256_cmpeq_epi32(e, zero), out_of_range));
                 e = _mm256_max_epi32(e, lo);
                 em[i][v] = e;
                 invq[i][v] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(ibias, e), 23));
@@ -84,12 +81,8 @@ AVX2 static int uk_bfma_avx2(const fsc_bfma_cfg *cfg, int64_t K, const float *w,
                 /* signed overflow of s + tc: both operands' signs differ from the result's (sign bit) */
                 bail = _mm256_or_si256(bail, _mm256_and_si256(_mm256_xor_si256(s[i][v], r), _mm256_xor_si256(tc, r)));
                 __m256 f = rz ? cvt_rz(r, keep) : _mm256_cvtepi32_ps(r);
-                f = _mm256_mul_ps(f, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(em[i][v], qbias), 23)));
-                /* nonzero results outside the normal range (subnormal, Inf) decline */
-                __m256i ab = _mm256_and_si256(_mm256_castps_si256(f), absm);
-                __m256i sub = _mm256_andnot_si256(_mm256_cmpeq_epi32(ab, zero), _mm256_cmpgt_epi32(min_norm, ab));
-                bail = _mm256_or_si256(bail, _mm256_or_si256(sub, _mm256_cmpgt_epi32(ab, max_fin)));
-                c[i][v] = f;
+                __m256 q = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(em[i][v], qbias), 23));
+                c[i][v] = _mm256_mul_ps(f, q);
             }
         /* the overflow test leaves its verdict in the sign bit, the others in whole lanes */
         if (_mm256_movemask_ps(_mm256_castsi256_ps(bail))) return 1;
@@ -99,22 +92,30 @@ AVX2 static int uk_bfma_avx2(const fsc_bfma_cfg *cfg, int64_t K, const float *w,
     return 0;
 }
 
-AVX2 static int exps_avx2(const float *x, int32_t *e, int64_t n, int emin, int *lo, int *hi)
+AVX2 static int exps_avx2(const float *x, int16_t *e, int64_t ld, int64_t rows, int64_t n, int emin, int bias,
+                          int *lo, int *hi)
 {
     const __m256i absm = _mm256_set1_epi32(0x7fffffff), b127 = _mm256_set1_epi32(127), zero = _mm256_setzero_si256();
     const __m256i zexp = _mm256_set1_epi32(FSC_BFMA_ZERO_EXP), vemin = _mm256_set1_epi32(emin);
+    const __m256i vbias = _mm256_set1_epi32(bias);
     const __m256i e128 = _mm256_set1_epi32(128), sub_e = _mm256_set1_epi32(-127), sub_raw = _mm256_set1_epi32(-150);
     __m256i vlo = _mm256_set1_epi32(*lo), vhi = _mm256_set1_epi32(*hi), bad = zero;
-    int64_t q = 0;
-    for (; q + 8 <= n; q += 8) {
-        __m256i b = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + q)), absm);
-        __m256i z = _mm256_cmpeq_epi32(b, zero);
-        __m256i E = _mm256_sub_epi32(_mm256_srli_epi32(b, 23), b127);
-        bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(E, e128));
-        __m256i raw = _mm256_blendv_epi8(E, sub_raw, _mm256_cmpeq_epi32(E, sub_e));
-        vlo = _mm256_min_epi32(vlo, _mm256_blendv_epi8(raw, vlo, z));
-        vhi = _mm256_max_epi32(vhi, _mm256_blendv_epi8(raw, vhi, z));
-        _mm256_storeu_si256((__m256i *)(e + q), _mm256_blendv_epi8(_mm256_max_epi32(E, vemin), zexp, z));
+    int r8 = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t q = 0;
+        for (; q + 8 <= n; q += 8) {
+            __m256i b = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + r * ld + q)), absm);
+            __m256i z = _mm256_cmpeq_epi32(b, zero);
+            __m256i E = _mm256_sub_epi32(_mm256_srli_epi32(b, 23), b127);
+            bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(E, e128));
+            __m256i raw = _mm256_blendv_epi8(E, sub_raw, _mm256_cmpeq_epi32(E, sub_e));
+            vlo = _mm256_min_epi32(vlo, _mm256_blendv_epi8(raw, vlo, z));
+            vhi = _mm256_max_epi32(vhi, _mm256_blendv_epi8(raw, vhi, z));
+            __m256i ev = _mm256_blendv_epi8(_mm256_add_epi32(_mm256_max_epi32(E, vemin), vbias), zexp, z);
+            __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(ev), _mm256_extracti128_si256(ev, 1));
+            _mm_storeu_si128((__m128i *)(e + r * ld + q), p16);
+        }
+        if (q < n) r8 |= fsc_bfma_uk_portable.exps(x + r * ld + q, e + r * ld + q, ld, 1, n - q, emin, bias, lo, hi);
     }
     int32_t l[8], h[8];
     _mm256_storeu_si256((__m256i *)l, vlo);
@@ -123,9 +124,7 @@ AVX2 static int exps_avx2(const float *x, int32_t *e, int64_t n, int emin, int *
         if (l[i] < *lo) *lo = l[i];
         if (h[i] > *hi) *hi = h[i];
     }
-    int r = !_mm256_testz_si256(bad, bad);
-    if (q < n) r |= fsc_bfma_uk_portable.exps(x + q, e + q, n - q, emin, lo, hi);
-    return r;
+    return r8 | !_mm256_testz_si256(bad, bad);
 }
 
 AVX2 static void epi_avx2(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage)

@@ -1,20 +1,21 @@
-/* ukernels_bfma_avx512.c: AVX-512F block-FMA micro-kernel, exponent pass and
+/* ukernels_bfma_avx512.c: AVX-512 (F, BW) block-FMA micro-kernel, exponent pass and
  * epilogue (compiled for that target, chosen at run time; see gemm_bfma.h
  * for the algorithm). Four rows x 32 columns; per block:
- *  1. the largest exponent sum maxpe per lane (int32 add and max);
- *  2. the grid: emax = max(maxpe, Ec), 1/q = 2^(23 + extra - emax) built from bits;
+ *  1. the largest exponent sum maxpe per lane (int16 add and max, 32 lanes);
+ *  2. the grid: emax = max(maxpe, Ec), 1/q = 2^(23 + extra - emax) built
+ *     from bits (c is +0 or normal: its exponent field is Ec biased, 0 for +0);
  *  3. each exact product w*x (binary32) times 1/q, converted with
  *     truncation (the truncation toward zero of the term to the grid), the
  *     int32 sum (below 2^31: at most 2^(6 - extra) terms under 2^(25 + extra));
  *  4. c truncated alike and added (signed overflow declines), the sum
  *     converted to binary32 with the block's rounding (embedded rounding
  *     control; 24 - pout low bits cleared for narrower outputs, toward zero
- *     only), times q (exact unless subnormal or overflowing: declines). */
+ *     only), times q (exact: emax's range keeps the result normal). */
 #include <immintrin.h>
 
 #include "kernels/gemm_bfma.h"
 
-#define AVX512 __attribute__((target("avx512f")))
+#define AVX512 __attribute__((target("avx512f,avx512bw")))
 #define MR 4
 #define V 2
 #define NR (16 * V)
@@ -25,46 +26,43 @@ AVX512 static inline __m512 cvt_round(__m512i r, bool rz)
               : _mm512_cvt_roundepi32_ps(r, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
-AVX512 static int uk_bfma_avx512(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int32_t *ew,
-                                 const float *x, const int32_t *ex, int64_t ld, float *out)
+AVX512 static int uk_bfma_avx512(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int16_t *ew,
+                                 const float *x, const int16_t *ex, int64_t ld, float *out)
 {
-    const __m512i zexp = _mm512_set1_epi32(FSC_BFMA_ZERO_EXP), none = _mm512_set1_epi32(2 * FSC_BFMA_ZERO_EXP);
-    const __m512i half_zero = _mm512_set1_epi32(FSC_BFMA_ZERO_EXP / 2), lo = _mm512_set1_epi32(FSC_BFMA_EMAX_LO);
-    const __m512i ibias = _mm512_set1_epi32(150 + cfg->extra), qbias = _mm512_set1_epi32(104 - cfg->extra);
-    const __m512i m126 = _mm512_set1_epi32(-126), b127 = _mm512_set1_epi32(127), ff = _mm512_set1_epi32(0xff);
-    const __m512i absm = _mm512_set1_epi32(0x7fffffff), zero = _mm512_setzero_si512();
+    const __m512i lo = _mm512_set1_epi32(FSC_BFMA_EMAX_LO), span = _mm512_set1_epi32(FSC_BFMA_EMAX_HI + cfg->extra - FSC_BFMA_EMAX_LO);
+    const __m512i ibias = _mm512_set1_epi32(277 + cfg->extra), qbias = _mm512_set1_epi32(23 + cfg->extra);
+    const __m512i ff = _mm512_set1_epi32(0xff), zero = _mm512_setzero_si512(), none = _mm512_set1_epi16(INT16_MIN);
     const __m512i pmask = _mm512_set1_epi32((int)(~((1u << (24 - cfg->pout)) - 1u)));
-    const __m512i norm_lo = _mm512_set1_epi32(0x00800000), norm_span = _mm512_set1_epi32(0x7effffff);
     const bool rz = cfg->rz, narrow = cfg->pout < 24;
     __m512 c[MR][V], invq[MR][V];
-    __m512i s[MR][V], em[MR][V];
+    __m512i s[MR][V], em[MR][V], q16[MR];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < V; v++) c[i][v] = _mm512_setzero_ps();
     for (int64_t k0 = 0; k0 < K; k0 += cfg->block) {
         int64_t k1 = K - k0 < cfg->block ? K : k0 + cfg->block;
         __mmask16 bail = 0;
-        for (int i = 0; i < MR; i++)
-            for (int v = 0; v < V; v++) s[i][v] = none;
+        /* 1: the largest exponent sum, 32 columns of int16 at a time */
+        for (int i = 0; i < MR; i++) q16[i] = none;
         for (int64_t k = k0; k < k1; k++) {
-            __m512i e0 = _mm512_loadu_si512(ex + k * ld), e1 = _mm512_loadu_si512(ex + k * ld + 16);
-            for (int i = 0; i < MR; i++) {
-                __m512i we = _mm512_set1_epi32(ew[k * MR + i]);
-                s[i][0] = _mm512_max_epi32(s[i][0], _mm512_add_epi32(we, e0));
-                s[i][1] = _mm512_max_epi32(s[i][1], _mm512_add_epi32(we, e1));
-            }
+            __m512i e = _mm512_loadu_si512(ex + k * ld);
+            for (int i = 0; i < MR; i++)
+                q16[i] = _mm512_max_epi16(q16[i], _mm512_add_epi16(_mm512_set1_epi16(ew[k * MR + i]), e));
         }
-        for (int i = 0; i < MR; i++)
+        /* 2: emax with c's exponent (c is +0 or normal), the checks, 1/q */
+        for (int i = 0; i < MR; i++) {
+            __m512i qs[V] = {_mm512_cvtepi16_epi32(_mm512_castsi512_si256(q16[i])),
+                             _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(q16[i], 1))};
             for (int v = 0; v < V; v++) {
-                __m512i cb = _mm512_castps_si512(c[i][v]);
-                __mmask16 cnz = _mm512_test_epi32_mask(cb, absm);
-                __m512i ec = _mm512_max_epi32(_mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(cb, 23), ff), b127), m126);
-                __m512i e = _mm512_max_epi32(s[i][v], _mm512_mask_mov_epi32(zexp, cnz, ec));
-                bail |= _mm512_mask_cmplt_epi32_mask(_mm512_cmpgt_epi32_mask(e, half_zero), e, lo);
+                __m512i ec = _mm512_and_si512(_mm512_srli_epi32(_mm512_castps_si512(c[i][v]), 23), ff);
+                __m512i e = _mm512_max_epi32(qs[v], ec); /* 0: no nonzero term */
+                bail |= _mm512_mask_cmpgt_epu32_mask(_mm512_test_epi32_mask(e, e), _mm512_sub_epi32(e, lo), span);
                 e = _mm512_max_epi32(e, lo);
                 em[i][v] = e;
                 invq[i][v] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(ibias, e), 23));
                 s[i][v] = zero;
             }
+        }
+        /* 3: the truncated terms' int32 sum */
         for (int64_t k = k0; k < k1; k++) {
             __m512 x0 = _mm512_loadu_ps(x + k * ld), x1 = _mm512_loadu_ps(x + k * ld + 16);
             for (int i = 0; i < MR; i++) {
@@ -73,6 +71,7 @@ AVX512 static int uk_bfma_avx512(const fsc_bfma_cfg *cfg, int64_t K, const float
                 s[i][1] = _mm512_add_epi32(s[i][1], _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_mul_ps(wv, x1), invq[i][1])));
             }
         }
+        /* 4: c's term, one rounding, back to scale */
         for (int i = 0; i < MR; i++)
             for (int v = 0; v < V; v++) {
                 __m512i tc = _mm512_cvttps_epi32(_mm512_mul_ps(c[i][v], invq[i][v]));
@@ -81,11 +80,8 @@ AVX512 static int uk_bfma_avx512(const fsc_bfma_cfg *cfg, int64_t K, const float
                 bail |= _mm512_cmplt_epi32_mask(_mm512_ternarylogic_epi32(s[i][v], tc, r, 0x42), zero);
                 __m512 f = cvt_round(r, rz);
                 if (narrow) f = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(f), pmask));
-                f = _mm512_mul_ps(f, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(em[i][v], qbias), 23)));
-                /* nonzero results outside the normal range (subnormal, Inf) decline */
-                __m512i ab = _mm512_and_si512(_mm512_castps_si512(f), absm);
-                bail |= _mm512_mask_cmpgt_epu32_mask(_mm512_test_epi32_mask(ab, ab), _mm512_sub_epi32(ab, norm_lo), norm_span);
-                c[i][v] = f;
+                __m512 q = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(em[i][v], qbias), 23));
+                c[i][v] = _mm512_mul_ps(f, q);
             }
         if (bail) return 1;
     }
@@ -94,24 +90,28 @@ AVX512 static int uk_bfma_avx512(const fsc_bfma_cfg *cfg, int64_t K, const float
     return 0;
 }
 
-AVX512 static int exps_avx512(const float *x, int32_t *e, int64_t n, int emin, int *lo, int *hi)
+AVX512 static int exps_avx512(const float *x, int16_t *e, int64_t ld, int64_t rows, int64_t n, int emin, int bias,
+                              int *lo, int *hi)
 {
     const __m512i absm = _mm512_set1_epi32(0x7fffffff), b127 = _mm512_set1_epi32(127);
     const __m512i zexp = _mm512_set1_epi32(FSC_BFMA_ZERO_EXP), vemin = _mm512_set1_epi32(emin);
+    const __m512i vbias = _mm512_set1_epi32(bias);
     const __m512i e128 = _mm512_set1_epi32(128), sub_e = _mm512_set1_epi32(-127), sub_raw = _mm512_set1_epi32(-150);
     __m512i vlo = _mm512_set1_epi32(*lo), vhi = _mm512_set1_epi32(*hi);
     __mmask16 bad = 0;
-    for (int64_t q = 0; q < n; q += 16) {
-        __mmask16 m = n - q >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - q)) - 1u);
-        __m512i b = _mm512_and_si512(_mm512_maskz_loadu_epi32(m, x + q), absm);
-        __mmask16 nz = _mm512_test_epi32_mask(b, b);
-        __m512i E = _mm512_sub_epi32(_mm512_srli_epi32(b, 23), b127);
-        bad |= _mm512_mask_cmpeq_epi32_mask(nz, E, e128);
-        __m512i raw = _mm512_mask_mov_epi32(E, _mm512_cmpeq_epi32_mask(E, sub_e), sub_raw);
-        vlo = _mm512_mask_min_epi32(vlo, nz, vlo, raw);
-        vhi = _mm512_mask_max_epi32(vhi, nz, vhi, raw);
-        _mm512_mask_storeu_epi32(e + q, m, _mm512_mask_mov_epi32(zexp, nz, _mm512_max_epi32(E, vemin)));
-    }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t q = 0; q < n; q += 16) {
+            __mmask16 m = n - q >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - q)) - 1u);
+            __m512i b = _mm512_and_si512(_mm512_maskz_loadu_epi32(m, x + r * ld + q), absm);
+            __mmask16 nz = _mm512_test_epi32_mask(b, b);
+            __m512i E = _mm512_sub_epi32(_mm512_srli_epi32(b, 23), b127);
+            bad |= _mm512_mask_cmpeq_epi32_mask(nz, E, e128);
+            __m512i raw = _mm512_mask_mov_epi32(E, _mm512_cmpeq_epi32_mask(E, sub_e), sub_raw);
+            vlo = _mm512_mask_min_epi32(vlo, nz, vlo, raw);
+            vhi = _mm512_mask_max_epi32(vhi, nz, vhi, raw);
+            __m512i ev = _mm512_mask_mov_epi32(zexp, nz, _mm512_add_epi32(_mm512_max_epi32(E, vemin), vbias));
+            _mm512_mask_cvtepi32_storeu_epi16(e + r * ld + q, m, ev);
+        }
     *lo = _mm512_reduce_min_epi32(vlo);
     *hi = _mm512_reduce_max_epi32(vhi);
     return bad != 0;
@@ -141,6 +141,8 @@ AVX512 static void epi_avx512(const float *acc, float *y, int64_t n, float bias,
 
 static bool takes_avx512(const fsc_bfma_cfg *cfg)
 {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512bw")) return false;
     /* int32 sums of a block's terms (each below 2^(25 + extra)); narrower
      * outputs only toward zero (clearing bits after a truncating conversion) */
     return (int64_t)cfg->block << (25 + cfg->extra) <= (INT64_C(1) << 31) && (cfg->pout == 24 || cfg->rz);

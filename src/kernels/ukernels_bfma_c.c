@@ -49,60 +49,56 @@ static int finish(int64_t R, int qe, const fsc_bfma_cfg *cfg, float *res)
     return 0;
 }
 
-static int uk_bfma_c(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int32_t *ew, const float *x,
-                     const int32_t *ex, int64_t ld, float *out)
+static int uk_bfma_c(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const int16_t *ew, const float *x,
+                     const int16_t *ex, int64_t ld, float *out)
 {
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++) {
-            float c = 0.0f;
+            float c = 0.0f; /* always zero or normal: finish declines subnormal results */
             for (int64_t k0 = 0; k0 < K; k0 += cfg->block) {
                 int64_t kb = K - k0 < cfg->block ? K - k0 : cfg->block;
-                int32_t maxpe = 2 * FSC_BFMA_ZERO_EXP;
+                int em = (int)((fbits(c) >> 23) & 0xffu); /* biased exponent of c, 0 for +-0 */
                 for (int64_t k = k0; k < k0 + kb; k++) {
-                    int32_t e = ew[k * MR + i] + ex[k * ld + j];
-                    if (e > maxpe) maxpe = e;
+                    int e = ew[k * MR + i] + ex[k * ld + j];
+                    if (e > em) em = e;
                 }
-                uint32_t cb = fbits(c);
-                int32_t ec = FSC_BFMA_ZERO_EXP;
-                if (cb & 0x7fffffffu) {
-                    ec = (int32_t)((cb >> 23) & 0xffu) - 127;
-                    if (ec < -126) ec = -126;
+                if (em == 0) { /* no nonzero term: the block's sum is +0 */
+                    c = 0.0f;
+                    continue;
                 }
-                int32_t em = maxpe > ec ? maxpe : ec;
-                if (em < FSC_BFMA_EMAX_LO) {
-                    if (em > FSC_BFMA_ZERO_EXP / 2) return 1; /* tiny terms: scalar model */
-                    em = FSC_BFMA_EMAX_LO;                    /* no terms: the sum is +0 anyway */
-                }
-                float invq = bitsf((uint32_t)(150 + cfg->extra - em) << 23); /* 2^(23 + extra - em) */
+                if (em < FSC_BFMA_EMAX_LO || em > FSC_BFMA_EMAX_HI + cfg->extra) return 1;
+                float invq = bitsf((uint32_t)(277 + cfg->extra - em) << 23); /* 2^(23 + extra - emax) */
                 int64_t S = 0;
                 for (int64_t k = k0; k < k0 + kb; k++) {
                     float p = w[k * MR + i] * x[k * ld + j]; /* exact */
                     S += (int64_t)(p * invq);                /* exact scaling, truncated toward zero */
                 }
                 S += (int64_t)(c * invq);
-                if (finish(S, em - 23 - cfg->extra, cfg, &c)) return 1;
+                if (finish(S, em - 127 - 23 - cfg->extra, cfg, &c)) return 1;
             }
             out[i * NR + j] = c;
         }
     return 0;
 }
 
-static int exps_c(const float *x, int32_t *e, int64_t n, int emin, int *lo, int *hi)
+static int exps_c(const float *x, int16_t *e, int64_t ld, int64_t rows, int64_t n, int emin, int bias, int *lo,
+                  int *hi)
 {
     int bad = 0, l = *lo, h = *hi;
-    for (int64_t q = 0; q < n; q++) {
-        uint32_t b = fbits(x[q]) & 0x7fffffffu;
-        int E = (int)(b >> 23) - 127;
-        if (b == 0) {
-            e[q] = FSC_BFMA_ZERO_EXP;
-            continue;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t q = 0; q < n; q++) {
+            uint32_t b = fbits(x[r * ld + q]) & 0x7fffffffu;
+            int E = (int)(b >> 23) - 127;
+            if (b == 0) {
+                e[r * ld + q] = FSC_BFMA_ZERO_EXP;
+                continue;
+            }
+            if (E == 128) bad = 1;
+            int raw = E == -127 ? -150 : E; /* binary32 subnormal: below 2^-126 */
+            if (raw < l) l = raw;
+            if (raw > h) h = raw;
+            e[r * ld + q] = (int16_t)((E < emin ? emin : E) + bias);
         }
-        if (E == 128) bad = 1;
-        int raw = E == -127 ? -150 : E; /* binary32 subnormal: below 2^-126 */
-        if (raw < l) l = raw;
-        if (raw > h) h = raw;
-        e[q] = E < emin ? emin : E;
-    }
     *lo = l;
     *hi = h;
     return bad;
