@@ -1,7 +1,8 @@
 /* ukernels_bfma_avx2.c: AVX2 block-FMA micro-kernel, exponent pass and
  * epilogue (compiled for that target, chosen at run time). The same steps as
- * ukernels_bfma_avx512.c on 8 lanes (four rows x 8 columns: the sums and
- * scale factors fill the 16 registers); without embedded rounding control the
+ * ukernels_bfma_avx512.c on 8 lanes (two rows x 16 columns: the exponent
+ * sums of 16 columns in one register of int16, the sums and scale factors
+ * within the 16 registers); without embedded rounding control the
  * truncating conversion of the block sum clears the bits below its pout-th
  * significant bit first (the leading bit read from the exact conversion of
  * the sum with its low 8 bits cleared), and the nearest-even one relies on
@@ -11,8 +12,8 @@
 #include "kernels/gemm_bfma.h"
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
-#define MR 4
-#define V 1
+#define MR 2
+#define V 2
 #define NR (8 * V)
 
 /* r (int32) to binary32 rounded toward zero to pout bits: exact after clearing the low bits of |r|. */
@@ -38,26 +39,23 @@ AVX2 static int uk_bfma_avx2(const fsc_bfma_cfg *cfg, int64_t K, const float *w,
     const bool rz = cfg->rz;
     __m256 c[MR][V], invq[MR][V];
     __m256i s[MR][V], em[MR][V];
-    __m128i q16[MR][V];
+    __m256i q16[MR];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < V; v++) c[i][v] = _mm256_setzero_ps();
     for (int64_t k0 = 0; k0 < K; k0 += cfg->block) {
         int64_t k1 = K - k0 < cfg->block ? K : k0 + cfg->block;
         __m256i bail = zero;
-        for (int i = 0; i < MR; i++)
-            for (int v = 0; v < V; v++) q16[i][v] = _mm_set1_epi16(INT16_MIN);
+        for (int i = 0; i < MR; i++) q16[i] = _mm256_set1_epi16(INT16_MIN);
         for (int64_t k = k0; k < k1; k++) {
-            __m128i e[V];
-            for (int v = 0; v < V; v++) e[v] = _mm_loadu_si128((const __m128i *)(ex + k * ld + 8 * v));
-            for (int i = 0; i < MR; i++) {
-                __m128i we = _mm_set1_epi16(ew[k * MR + i]);
-                for (int v = 0; v < V; v++) q16[i][v] = _mm_max_epi16(q16[i][v], _mm_add_epi16(we, e[v]));
-            }
+            __m256i e = _mm256_loadu_si256((const __m256i *)(ex + k * ld)); /* 16 columns of int16 */
+            for (int i = 0; i < MR; i++)
+                q16[i] = _mm256_max_epi16(q16[i], _mm256_add_epi16(_mm256_set1_epi16(ew[k * MR + i]), e));
         }
         for (int i = 0; i < MR; i++)
             for (int v = 0; v < V; v++) {
                 __m256i ec = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(c[i][v]), 23), ff);
-                __m256i e = _mm256_max_epi32(_mm256_cvtepi16_epi32(q16[i][v]), ec); /* 0: no nonzero term */
+                __m128i qh = v == 0 ? _mm256_castsi256_si128(q16[i]) : _mm256_extracti128_si256(q16[i], 1);
+                __m256i e = _mm256_max_epi32(_mm256_cvtepi16_epi32(qh), ec); /* 0: no nonzero term */
                 __m256i out_of_range = _mm256_or_si256(_mm256_cmpgt_epi32(lo, e), _mm256_cmpgt_epi32(e, hi));
                 bail = _mm256_or_si256(bail, _mm256_andnot_si256(_mm256_cmpeq_epi32(e, zero), out_of_range));
                 e = _mm256_max_epi32(e, lo);
