@@ -45,6 +45,9 @@ static bool only_known_fields(const fsc_blockfma *p)
     CLEAR(in);
     CLEAR(in_truncate);
     CLEAR(subnormals_out);
+    CLEAR(chunks);
+    CLEAR(chunk_run);
+    CLEAR(late_c);
 #undef CLEAR
     for (size_t i = 0; i < sizeof b; i++)
         if (b[i]) return false;
@@ -62,6 +65,9 @@ bool fsc_bfma_eligible(const fsc_arith *a, fsc_dtype container)
     if (p->out != FSC_FMT_FP32 || !p->subnormals_out) return false;
     if (p->extra_bits < -20 || p->extra_bits > 2) return false;
     if (p->rounding != FSC_RND_TOWARD_ZERO && p->rounding != FSC_RND_NEAREST_EVEN) return false;
+    /* One block per block (chunk_run only matters with chunks > 1); c added
+     * late only with a full binary32 output (then one binary32 addition). */
+    if (p->chunks > 1 || (p->late_c && p->extra_bits < 0)) return false;
     /* Callers of the fast engines may round operands to a->operand before the
      * job (conv2d does); that must be the block's own input rounding. */
     fsc_rounding in_rnd = p->in_truncate ? FSC_RND_TOWARD_ZERO : FSC_RND_NEAREST_EVEN;
@@ -103,7 +109,7 @@ fsc_status fsc_bfma_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc
 {
     const fsc_blockfma *p = &a->block_fma;
     fsc_bfma_cfg cfg = {p->block, p->extra_bits, 24 + (p->extra_bits < 0 ? p->extra_bits : 0),
-                        p->rounding == FSC_RND_TOWARD_ZERO, fsc_format_get(p->in)->emin};
+                        p->rounding == FSC_RND_TOWARD_ZERO, fsc_format_get(p->in)->emin, p->late_c};
     int isa = fsc_fastmm_isa(max_isa);
     /* The widest variant allowed that takes these parameters (the portable one takes all). */
     static const fsc_bfma_ukr *const variants[3] = {&fsc_bfma_uk_portable, &fsc_bfma_uk_avx2, &fsc_bfma_uk_avx512};

@@ -14,7 +14,9 @@
  *    term's exponent is maxpe + 1, which leaves the grid where it was;
  *  - each term (the exact products and c) is truncated toward zero to a
  *    multiple of q, the truncated terms summed exactly, the sum rounded once
- *    to 24 + min(extra_bits, 0) bits in binary32's exponent range.
+ *    to 24 + min(extra_bits, 0) bits in binary32's exponent range;
+ *  - with late_c, the same from c = +0, then c added with one nearest-even
+ *    rounding to binary32 (a binary32 addition; full binary32 outputs only).
  * With fp16-class inputs a product times 1/q is exact in binary32 and below
  * 2^(26 + extra_bits), so its truncation is one float-to-int conversion and
  * the sum an int32 sum. Lanes span output columns as in gemm_fast.c. Cases
@@ -47,6 +49,7 @@ typedef struct fsc_bfma_cfg {
     int pout;      /* output precision: 24 + min(extra, 0) */
     bool rz;       /* final rounding toward zero (else nearest-even) */
     int emin_in;   /* input format's emin (exponents clamped to it) */
+    bool late_c;   /* c outside the alignment: the block's sum from +0, then c + sum in binary32 */
 } fsc_bfma_cfg;
 
 /* A micro-kernel: MR x NR block-FMA dot products over K terms, chained from

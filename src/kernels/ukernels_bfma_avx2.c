@@ -148,8 +148,9 @@ AVX2 static void epi_avx2(const float *acc, float *y, int64_t n, float bias, fsc
 static bool takes_avx2(const fsc_bfma_cfg *cfg)
 {
     /* int32 sums of a block's terms (each below 2^(25 + extra)); narrower
-     * outputs only toward zero */
-    return (int64_t)cfg->block << (25 + cfg->extra) <= (INT64_C(1) << 31) && (cfg->pout == 24 || cfg->rz);
+     * outputs only toward zero; late_c is the portable kernel's */
+    return (int64_t)cfg->block << (25 + cfg->extra) <= (INT64_C(1) << 31) && (cfg->pout == 24 || cfg->rz) &&
+           !cfg->late_c;
 }
 
 const fsc_bfma_ukr fsc_bfma_uk_avx2 = {MR, NR, uk_bfma_avx2, exps_avx2, epi_avx2, takes_avx2};

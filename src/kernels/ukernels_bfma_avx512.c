@@ -144,8 +144,10 @@ static bool takes_avx512(const fsc_bfma_cfg *cfg)
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx512bw")) return false;
     /* int32 sums of a block's terms (each below 2^(25 + extra)); narrower
-     * outputs only toward zero (clearing bits after a truncating conversion) */
-    return (int64_t)cfg->block << (25 + cfg->extra) <= (INT64_C(1) << 31) && (cfg->pout == 24 || cfg->rz);
+     * outputs only toward zero (clearing bits after a truncating conversion);
+     * late_c (Blackwell FP8, blocks of 32) is the portable kernel's */
+    return (int64_t)cfg->block << (25 + cfg->extra) <= (INT64_C(1) << 31) && (cfg->pout == 24 || cfg->rz) &&
+           !cfg->late_c;
 }
 
 const fsc_bfma_ukr fsc_bfma_uk_avx512 = {MR, NR, uk_bfma_avx512, exps_avx512, epi_avx512, takes_avx512};

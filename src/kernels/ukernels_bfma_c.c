@@ -1,6 +1,6 @@
 /* ukernels_bfma_c.c: the portable block-FMA micro-kernel (the algorithm of
  * gemm_bfma.h lane by lane, with an int64 sum, so it takes every model the
- * engine accepts), the exponent pass and the epilogue. */
+ * engine accepts, late_c included), the exponent pass and the epilogue. */
 #include <math.h>
 #include <string.h>
 
@@ -54,16 +54,17 @@ static int uk_bfma_c(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const i
 {
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++) {
-            float c = 0.0f; /* always zero or normal: finish declines subnormal results */
+            float acc = 0.0f; /* zero or normal, or finite with late_c */
             for (int64_t k0 = 0; k0 < K; k0 += cfg->block) {
                 int64_t kb = K - k0 < cfg->block ? K - k0 : cfg->block;
+                float c = cfg->late_c ? 0.0f : acc; /* the block's own accumulator input */
                 int em = (int)((fbits(c) >> 23) & 0xffu); /* biased exponent of c, 0 for +-0 */
                 for (int64_t k = k0; k < k0 + kb; k++) {
                     int e = ew[k * MR + i] + ex[k * ld + j];
                     if (e > em) em = e;
                 }
                 if (em == 0) { /* no nonzero term: the block's sum is +0 */
-                    c = 0.0f;
+                    acc = cfg->late_c ? acc + 0.0f : 0.0f;
                     continue;
                 }
                 if (em < FSC_BFMA_EMAX_LO || em > FSC_BFMA_EMAX_HI + cfg->extra) return 1;
@@ -75,8 +76,10 @@ static int uk_bfma_c(const fsc_bfma_cfg *cfg, int64_t K, const float *w, const i
                 }
                 S += (int64_t)(c * invq);
                 if (finish(S, em - 127 - 23 - cfg->extra, cfg, &c)) return 1;
+                acc = cfg->late_c ? acc + c : c; /* late c: one binary32 (nearest-even) addition */
+                if (!isfinite(acc)) return 1;
             }
-            out[i * NR + j] = c;
+            out[i * NR + j] = acc;
         }
     return 0;
 }

@@ -201,6 +201,18 @@ static void test_eligibility(void **state)
     for (int kind = 0; kind < V_COUNT; kind++) check_gemm(&a, 5, 150, 33, kind, false, &r);
     a.block_fma.rounding = FSC_RND_NEAREST_EVEN; /* narrow output, nearest-even: the portable kernel only */
     for (int kind = 0; kind < V_COUNT; kind++) check_gemm(&a, 5, 150, 33, kind, false, &r);
+    /* The FP8 refinements: c added late (taken), sub-blocks (not taken, still agreeing through the reference). */
+    a = *fsc_arith_preset("h100-fp16");
+    a.block_fma.late_c = true;
+    assert_true(fsc_fastmm_eligible(&a, FSC_DT_F32));
+    for (int kind = 0; kind < V_COUNT; kind++) check_gemm(&a, 5, 70, 19, kind, true, &r);
+    a.block_fma.extra_bits = -10;
+    assert_false(fsc_fastmm_eligible(&a, FSC_DT_F32));
+    a = *fsc_arith_preset("h100-e4m3");
+    a.block_fma.chunks = 2;
+    a.block_fma.chunk_run = 2;
+    assert_false(fsc_fastmm_eligible(&a, FSC_DT_F32));
+    check_gemm(&a, 3, 70, 5, V_NORMAL, true, &r);
 }
 
 int main(void)
