@@ -63,8 +63,10 @@ static void check_gemm(const fsc_arith *a, int64_t M, int64_t K, int64_t N, int 
     int64_t ad[2] = {M, K}, bd[2] = {K, N}, cd[1] = {N}, yd[2] = {M, N};
     fsc_tensor A = kt_new(FSC_DT_F32, 2, ad), B = kt_new(FSC_DT_F32, 2, bd), C = kt_new(FSC_DT_F32, 1, cd);
     fsc_tensor y = kt_new(FSC_DT_F32, 2, yd), ref = kt_new(FSC_DT_F32, 2, yd);
-    fill_kind(&A, r, kind, a->weights);
-    fill_kind(&B, r, kind, a->storage);
+    /* fp32 storage (the wide variants): operands drawn from the block's input format */
+    bool wide = a->storage == FSC_FMT_FP32 && a->weights == FSC_FMT_FP32 && kt_randint(r, 0, 1);
+    fill_kind(&A, r, kind, wide ? a->block_fma.in : a->weights);
+    fill_kind(&B, r, kind, wide ? a->block_fma.in : a->storage);
     fill_kind(&C, r, V_NORMAL, a->weights);
     fsc_ctx c1 = ctx_threads(1);
     assert_int_equal(fsc_k_gemm_ref(&at, &A, &B, bias ? &C : NULL, a, &c1, &ref, NULL), FSC_OK);
@@ -95,12 +97,18 @@ static void test_every_preset_every_kind(void **state)
         if (a->block_fma.block <= 0) continue;
         n++;
         assert_true(fsc_fastmm_eligible(a, FSC_DT_F32));
+        /* The preset, and the preset writing binary32 outputs: fp16 or bf16
+         * storage rounds the block results, which would hide their last bits. */
+        fsc_arith wide = *a;
+        wide.storage = wide.weights = FSC_FMT_FP32;
+        assert_true(fsc_fastmm_eligible(&wide, FSC_DT_F32));
         for (int kind = 0; kind < V_COUNT; kind++)
             for (int t = 0; t < shapes; t++) {
                 int64_t M = 2 * kt_randint(&r, 0, 6) + 1, N = 2 * kt_randint(&r, 0, 25) + 1;
                 int64_t K = a->block_fma.block * kt_randint(&r, 0, 5) + kt_randint(&r, 1, a->block_fma.block - 1);
                 if (kind == V_EQUAL) K = 3 * a->block_fma.block + 1;
                 check_gemm(a, M, K, N, kind, t != 1, &r);
+                check_gemm(&wide, M, K, N, kind, t != 1, &r);
             }
     }
     assert_int_equal(n, 14);
@@ -190,11 +198,13 @@ static void test_eligibility(void **state)
     fsc_rng r;
     fsc_rng_seed(&r, 1104);
     a = *fsc_arith_preset("h100-fp16");
+    a.storage = a.weights = FSC_FMT_FP32; /* binary32 outputs show every bit of the block results */
     a.block_fma.rounding = FSC_RND_NEAREST_EVEN;
     a.block_fma.block = 7;
     assert_true(fsc_fastmm_eligible(&a, FSC_DT_F32));
     for (int kind = 0; kind < V_COUNT; kind++) check_gemm(&a, 7, 45, 37, kind, true, &r);
     a = *fsc_arith_preset("h100-bf16");
+    a.storage = a.weights = FSC_FMT_FP32;
     a.block_fma.extra_bits = -5;
     a.block_fma.block = 64;
     assert_true(fsc_fastmm_eligible(&a, FSC_DT_F32));
@@ -203,6 +213,7 @@ static void test_eligibility(void **state)
     for (int kind = 0; kind < V_COUNT; kind++) check_gemm(&a, 5, 150, 33, kind, false, &r);
     /* The FP8 refinements: c added late (taken), sub-blocks (not taken, still agreeing through the reference). */
     a = *fsc_arith_preset("h100-fp16");
+    a.storage = a.weights = FSC_FMT_FP32;
     a.block_fma.late_c = true;
     assert_true(fsc_fastmm_eligible(&a, FSC_DT_F32));
     for (int kind = 0; kind < V_COUNT; kind++) check_gemm(&a, 5, 70, 19, kind, true, &r);
