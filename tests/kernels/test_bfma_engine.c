@@ -132,6 +132,43 @@ static void test_kernels_do_the_work(void **state)
     }
 }
 
+/* A block sum at the int32 bound: c = 1 from a first block, then 16 products 1.99^2 of exponent 0 with
+ * the grid at 2^-25 (h100-fp16: 2 extra bits): 16 * 3.96 * 2^25 + 2^25 passes 2^31. The kernels must
+ * notice the overflow and leave the micro-tile to the scalar model. */
+static void test_int32_bound(void **state)
+{
+    (void)state;
+    fsc_arith a = *fsc_arith_preset("h100-fp16");
+    a.storage = a.weights = FSC_FMT_FP32;
+    int64_t M = 3, K = 32, N = 40;
+    int64_t ad[2] = {M, K}, bd[2] = {K, N}, yd[2] = {M, N};
+    fsc_tensor A = kt_new(FSC_DT_F32, 2, ad), B = kt_new(FSC_DT_F32, 2, bd);
+    fsc_tensor y = kt_new(FSC_DT_F32, 2, yd), ref = kt_new(FSC_DT_F32, 2, yd);
+    double big = fsc_rne(1.99, FSC_FMT_FP16);
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t k = 0; k < K; k++) fsc_tensor_set(&A, m * K + k, k == 0 ? 1.0 : (k >= 16 ? big : 0.0));
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t n = 0; n < N; n++) fsc_tensor_set(&B, k * N + n, k == 0 ? 1.0 : (k >= 16 ? big : 0.0));
+    fsc_attr_gemm at = {1.0, 1.0, false, false};
+    fsc_ctx c1 = ctx_threads(1);
+    assert_int_equal(fsc_k_gemm_ref(&at, &A, &B, NULL, &a, &c1, &ref, NULL), FSC_OK);
+    /* 1 + 16 * big^2, truncated to binary32 on the grid 2^-25 of exponent 0 */
+    assert_true(fsc_tensor_get(&ref, 0) > 64.0 && fsc_tensor_get(&ref, 0) < 64.5);
+    for (int isa = 0; isa <= 2; isa++) {
+        char v[8];
+        snprintf(v, sizeof v, "%d", isa);
+        setenv("FSC_KERNEL_ISA", v, 1);
+        int64_t k0, s0, k1, s1;
+        fsc_bfma_counts(&k0, &s0);
+        assert_int_equal(fsc_k_gemm(&at, &A, &B, NULL, &a, &c1, &y, NULL), FSC_OK);
+        fsc_bfma_counts(&k1, &s1);
+        kt_assert_same_bits(&y, &ref, "int32 bound");
+        if (isa > 0 && fsc_fastmm_isa(isa) == isa) assert_true(s1 - s0 > 0); /* the vector kernels declined */
+    }
+    unsetenv("FSC_KERNEL_ISA");
+    fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&y), fsc_tensor_free(&ref);
+}
+
 /* conv2d and matmul reach the engine with their own layouts (im2col, batches). */
 static void test_conv_and_matmul(void **state)
 {
@@ -231,6 +268,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_preset_every_kind),
         cmocka_unit_test(test_kernels_do_the_work),
+        cmocka_unit_test(test_int32_bound),
         cmocka_unit_test(test_conv_and_matmul),
         cmocka_unit_test(test_eligibility),
     };
