@@ -4,8 +4,8 @@
  * variant pinned (FSC_KERNEL_ISA), 1..3 threads, on random odd shapes (K not
  * a multiple of the block) and adversarial values: ties and cancellation,
  * exponent spreads across the whole input format (subnormals included),
- * zeros, Inf and NaN, and runs of equal large terms (int32 sums at their
- * bound). Also checks that the vector kernels, not only the scalar fallback,
+ * zeros, Inf and NaN, runs of equal large terms, and a block sum past the
+ * int32 bound. Also checks that the vector kernels, not only the scalar fallback,
  * did the work on ordinary data. */
 #include "ktest.h"
 
