@@ -155,7 +155,7 @@ fsc_status fsc_fusion_plan(const fsc_graph *g, const fsc_engine_plan *plan, cons
     if (f) {
         f->region_of = fsc_malloc(nn * sizeof(int), "fusion plan", err);
         f->last_use = fsc_malloc(nv * sizeof(int), "fusion plan", err);
-        f->regions = fsc_calloc(nn, sizeof *f->regions, "fusion plan", err);
+        f->regions = fsc_calloc(nn + 1, sizeof *f->regions, "fusion plan", err); /* + the one being tried */
     }
     if (!f || !mark || !scratch || !internal || !f->region_of || !f->last_use || !f->regions) {
         fsc_fusion_free(f);
