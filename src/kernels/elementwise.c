@@ -234,6 +234,38 @@ AVX512 static void binary_row_avx512(fsc_op op, const float *x, int64_t isx, con
     }
 }
 
+/* The same for F64 containers with fp64 storage: binary_rounded is then the
+ * IEEE double operation itself, except for products near the subnormal
+ * range (where it rounds p + e with the fma error e), which go to
+ * binary_rounded lane by lane together with NaN results. */
+AVX512 static void binary_row_avx512_f64(fsc_op op, const double *x, int64_t isx, const double *z, int64_t isz,
+                                         double *y, int64_t len)
+{
+    for (int64_t q = 0; q < len; q += 8) {
+        __mmask8 m = len - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (len - q)) - 1u);
+        __m512d u = isx ? _mm512_maskz_loadu_pd(m, x + q) : _mm512_set1_pd(x[0]);
+        __m512d v = isz ? _mm512_maskz_loadu_pd(m, z + q) : _mm512_set1_pd(z[0]);
+        __m512d r;
+        __mmask8 slow = 0;
+        switch (op) {
+        case FSC_OP_ADD: r = _mm512_add_pd(u, v); break;
+        case FSC_OP_SUB: r = _mm512_sub_pd(u, v); break;
+        case FSC_OP_MUL: {
+            r = _mm512_mul_pd(u, v);
+            __mmask8 zero_in = _mm512_cmp_pd_mask(u, _mm512_setzero_pd(), _CMP_EQ_OQ) |
+                               _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_EQ_OQ);
+            slow = _mm512_mask_cmp_pd_mask(m & (__mmask8)~zero_in, _mm512_abs_pd(r), _mm512_set1_pd(0x1p-968), _CMP_LT_OQ);
+            break;
+        }
+        default: r = _mm512_div_pd(u, v); break;
+        }
+        _mm512_mask_storeu_pd(y + q, m, r);
+        slow |= _mm512_mask_cmp_pd_mask(m, r, r, _CMP_UNORD_Q);
+        for (int l = 0; slow; l++, slow >>= 1)
+            if (slow & 1) y[q + l] = binary_rounded(op, x[(q + l) * isx], z[(q + l) * isz], FSC_FMT_FP64);
+    }
+}
+
 /* Strides of x viewed with y's rank under numpy broadcasting (0 on broadcast axes). */
 static bool bstrides(const fsc_shape *xs, const fsc_shape *ys, int64_t *st)
 {
@@ -339,9 +371,11 @@ fsc_status fsc_k_binary(fsc_op op, const fsc_tensor *x, const fsc_tensor *z, con
     fsc_format_id f = a->storage;
     int nt = fsc_kthreads(ctx);
     const char *isa = getenv("FSC_KERNEL_ISA"); /* tests pin the scalar path with 0 or 1 */
-    bool simd = op != FSC_OP_POW && x->dtype == FSC_DT_F32 && z->dtype == FSC_DT_F32 && y->dtype == FSC_DT_F32 &&
-                (f == FSC_FMT_FP32 || f == FSC_FMT_FP16 || f == FSC_FMT_BF16) && (isx == 0 || isx == 1) &&
-                (isz == 0 || isz == 1) && !(isa && *isa && atoi(isa) < 2) && have_avx512_vl_dq();
+    bool simd_ok = op != FSC_OP_POW && (isx == 0 || isx == 1) && (isz == 0 || isz == 1) &&
+                   !(isa && *isa && atoi(isa) < 2) && have_avx512_vl_dq();
+    bool simd = simd_ok && x->dtype == FSC_DT_F32 && z->dtype == FSC_DT_F32 && y->dtype == FSC_DT_F32 &&
+                (f == FSC_FMT_FP32 || f == FSC_FMT_FP16 || f == FSC_FMT_BF16);
+    bool simd64 = simd_ok && x->dtype == FSC_DT_F64 && z->dtype == FSC_DT_F64 && y->dtype == FSC_DT_F64 && f == FSC_FMT_FP64;
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t row = 0; row < rows; row++) {
         int64_t ox = 0, oz = 0, q = row;
@@ -354,6 +388,11 @@ fsc_status fsc_k_binary(fsc_op op, const fsc_tensor *x, const fsc_tensor *z, con
         if (simd) {
             binary_row_avx512(op, (const float *)x->data + ox, isx, (const float *)z->data + oz, isz,
                               (float *)y->data + row * inner, inner, f);
+            continue;
+        }
+        if (simd64) {
+            binary_row_avx512_f64(op, (const double *)x->data + ox, isx, (const double *)z->data + oz, isz,
+                                  (double *)y->data + row * inner, inner);
             continue;
         }
         for (int64_t j = 0; j < inner; j++)
