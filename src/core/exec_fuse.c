@@ -94,15 +94,17 @@ void fsc_fusion_free(fsc_fusion *f)
 }
 
 /* Grows the region of root r over unclaimed nodes after its producer; fills
- * R (nodes, outputs) and returns true when it is worth a table. */
-static bool grow(const fsc_graph *g, const fsc_engine_plan *plan, const int *claimed, const bool *skip, int *mark,
-                 int stamp, int r, fsc_fused_region *R, int *scratch)
+ * R (nodes, outputs) and returns true when it is worth a table. Only nodes
+ * up to the last reader of a region value can join, so the scan stops there.
+ * mark (per value) and node_mark (per node) equal stamp for region members. */
+static bool grow(const fsc_graph *g, const fsc_engine_plan *plan, const int *claimed, const bool *skip,
+                 const int *last_reader, int *mark, int *node_mark, int stamp, int r, fsc_fused_region *R, int *scratch)
 {
     const fsc_value *root = &g->values[r];
-    int b = -1, n = 0;
+    int b = -1, n = 0, limit = last_reader[r];
     fsc_lut_key key = FSC_LUT_I8;
     mark[r] = stamp;
-    for (int i = root->producer + 1; i < g->n_nodes; i++) {
+    for (int i = root->producer + 1; i <= limit && i < g->n_nodes; i++) {
         int bi = plan->node_backend[i];
         if (claimed[i] >= 0 || (skip && skip[i]) || bi < 0 || (b >= 0 && bi != b)) continue;
         if (!fsc_backend_is_emu(plan->backends[bi])) continue;
@@ -112,7 +114,10 @@ static bool grow(const fsc_graph *g, const fsc_engine_plan *plan, const int *cla
             b = bi;
         }
         scratch[n++] = i;
-        mark[g->nodes[i].out[0]] = stamp;
+        node_mark[i] = stamp;
+        int y = g->nodes[i].out[0];
+        mark[y] = stamp;
+        if (last_reader[y] > limit) limit = last_reader[y];
     }
     if (n == 0) return false;
     /* Outputs: region values read by a node outside the region, or graph outputs. */
@@ -120,12 +125,9 @@ static bool grow(const fsc_graph *g, const fsc_engine_plan *plan, const int *cla
     for (int j = 0; j < n; j++) {
         int v = g->nodes[scratch[j]].out[0];
         bool escapes = g->values[v].is_output;
-        for (int i = 0; !escapes && i < g->n_nodes; i++) {
-            const fsc_node *c = &g->nodes[i];
-            bool inside = false;
-            for (int q = 0; q < n && !inside; q++) inside = scratch[q] == i;
-            if (inside) continue;
-            for (int k = 0; k < c->n_in; k++) escapes = escapes || c->in[k] == v;
+        for (int i = scratch[j] + 1; !escapes && i <= last_reader[v]; i++) {
+            if (node_mark[i] == stamp) continue;
+            for (int k = 0; k < g->nodes[i].n_in; k++) escapes = escapes || g->nodes[i].in[k] == v;
         }
         if (!escapes) continue;
         if (n_out == FSC_FUSE_MAX_OUT) return false;
@@ -150,6 +152,8 @@ fsc_status fsc_fusion_plan(const fsc_graph *g, const fsc_engine_plan *plan, cons
     size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1), nv = (size_t)(g->n_values ? g->n_values : 1);
     fsc_fusion *f = fsc_calloc(1, sizeof *f, "fusion plan", err);
     int *mark = fsc_calloc(nv, sizeof(int), "fusion plan", err);
+    int *node_mark = fsc_calloc(nn, sizeof(int), "fusion plan", err);
+    int *last_reader = fsc_malloc(nv * sizeof(int), "fusion plan", err);
     int *scratch = fsc_malloc(nn * sizeof(int), "fusion plan", err);
     bool *internal = fsc_calloc(nv, sizeof(bool), "fusion plan", err);
     if (f) {
@@ -157,14 +161,21 @@ fsc_status fsc_fusion_plan(const fsc_graph *g, const fsc_engine_plan *plan, cons
         f->last_use = fsc_malloc(nv * sizeof(int), "fusion plan", err);
         f->regions = fsc_calloc(nn + 1, sizeof *f->regions, "fusion plan", err); /* + the one being tried */
     }
-    if (!f || !mark || !scratch || !internal || !f->region_of || !f->last_use || !f->regions) {
+    if (!f || !mark || !node_mark || !last_reader || !scratch || !internal || !f->region_of || !f->last_use ||
+        !f->regions) {
         fsc_fusion_free(f);
         free(mark);
+        free(node_mark);
+        free(last_reader);
         free(scratch);
         free(internal);
         return FSC_ERR_NOMEM;
     }
     for (size_t i = 0; i < nn; i++) f->region_of[i] = -1;
+    for (int v = 0; v < g->n_values; v++) last_reader[v] = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0) last_reader[g->nodes[i].in[k]] = i;
     int stamp = 0;
     /* Candidate roots in graph order: graph inputs, then each node's outputs. */
     for (int i = -1; i < g->n_nodes; i++) {
@@ -174,7 +185,7 @@ fsc_status fsc_fusion_plan(const fsc_graph *g, const fsc_engine_plan *plan, cons
             if (r < 0 || fsc_graph_is_const(g, r) || internal[r]) continue;
             if (i >= 0 && plan->node_backend[i] < 0) continue;
             fsc_fused_region *R = &f->regions[f->n_regions];
-            if (!grow(g, plan, f->region_of, skip, mark, ++stamp, r, R, scratch)) {
+            if (!grow(g, plan, f->region_of, skip, last_reader, mark, node_mark, ++stamp, r, R, scratch)) {
                 memset(R, 0, sizeof *R);
                 continue;
             }
@@ -187,6 +198,8 @@ fsc_status fsc_fusion_plan(const fsc_graph *g, const fsc_engine_plan *plan, cons
         }
     }
     free(mark);
+    free(node_mark);
+    free(last_reader);
     free(scratch);
     free(internal);
     if (f->n_regions == 0) {
