@@ -8,7 +8,8 @@
  *
  * Ownership: fsc_engine_open returns an engine the caller closes with
  * fsc_engine_close; the graph must outlive it. Output tensors of
- * fsc_engine_run belong to the caller (fsc_tensor_free each). */
+ * fsc_engine_run belong to the caller (fsc_tensor_free each). An engine runs
+ * one call at a time: its first runs build tables it keeps (fused regions). */
 #ifndef FLIPSCOPE_EXEC_H
 #define FLIPSCOPE_EXEC_H
 
