@@ -8,7 +8,8 @@
  *
  * Ownership: fsc_engine_open returns an engine the caller closes with
  * fsc_engine_close; the graph must outlive it. Output tensors of
- * fsc_engine_run belong to the caller (fsc_tensor_free each). */
+ * fsc_engine_run belong to the caller (fsc_tensor_free each). An engine runs
+ * one call at a time: its first runs build tables it keeps (fused regions). */
 #ifndef FLIPSCOPE_EXEC_H
 #define FLIPSCOPE_EXEC_H
 
@@ -79,6 +80,11 @@ fsc_status fsc_engine_run_node(fsc_engine *e, int node, const fsc_tensor *const 
 fsc_status fsc_engine_open_backend(fsc_backend *b, const fsc_graph *g, const fsc_ctx *ctx, fsc_engine **out,
                                    fsc_error *err);
 const fsc_config_info *fsc_engine_info(const fsc_engine *e);
+/* With unfused set, later runs execute every node on its own: no fused
+ * elementwise regions (a run with a tap never uses them either) and no
+ * outputs of constant-only nodes computed at open. The results are
+ * bit-identical either way; tests compare the two. */
+void fsc_engine_set_unfused(fsc_engine *e, bool unfused);
 /* The backend (device) node runs on; NULL for constants. */
 const fsc_backend *fsc_engine_node_backend(const fsc_engine *e, int node);
 void fsc_engine_close(fsc_engine *e);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backends/registry.h"
+#include "core/exec_fuse.h"
 #include "core/half.h"
 #include "flipscope/exec.h"
 
@@ -30,6 +31,13 @@ struct fsc_engine {
     fsc_engine_plan plan;
     fsc_tensor *consts; /* [n_backends][n_values]: constants as each backend holds them */
     int *last_use;      /* per value: index of the last node reading it; n_nodes for graph outputs */
+    /* Nodes of the emulator whose inputs are all constants (the dequantize of a
+     * W8A8 weight) are run once at open: their outputs, per value, lent to
+     * every run. folded_node marks them. */
+    fsc_tensor *folded;
+    bool *folded_node;
+    fsc_fusion *fusion; /* fused elementwise regions (exec_fuse.h), or NULL */
+    bool unfused;       /* fsc_engine_set_unfused */
 };
 
 static fsc_dtype container_of(const fsc_backend *b)
@@ -132,6 +140,11 @@ void fsc_engine_close(fsc_engine *e)
         for (int i = 0; i < e->plan.n_backends * e->g->n_values; i++) fsc_tensor_free(&e->consts[i]);
     free(e->consts);
     free(e->last_use);
+    if (e->folded)
+        for (int v = 0; v < e->g->n_values; v++) fsc_tensor_free(&e->folded[v]);
+    free(e->folded);
+    free(e->folded_node);
+    fsc_fusion_free(e->fusion);
     free_plan(&e->plan);
     free(e);
 }
@@ -174,6 +187,45 @@ fsc_status fsc_engine_open_backend(fsc_backend *be, const fsc_graph *g, const fs
     e->info.certainty = "as built by the caller";
     e->info.available = true;
     return finish_open(e, be->name, fsc_plan_single(g, &e->plan, err), out, err);
+}
+
+/* Runs once, at open, every emulator node whose inputs are all constants:
+ * its outputs are the same on every run (kernels are deterministic), so
+ * runs lend them instead of recomputing (W8A8 weights are dequantized once).
+ * A node that fails here is left to fail at run time, where errors belong. */
+static fsc_status fold_constant_nodes(fsc_engine *e, fsc_error *err)
+{
+    const fsc_graph *g = e->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const fsc_node *n = &g->nodes[i];
+        int b = e->plan.node_backend[i];
+        if (b < 0 || n->n_out < 1 || n->n_out > 8 || !fsc_backend_is_emu(e->plan.backends[b])) continue;
+        bool all_const = n->n_in > 0;
+        const fsc_tensor *in[64];
+        for (int k = 0; k < n->n_in && all_const; k++) {
+            int v = n->in[k];
+            all_const = k < 64 && (v < 0 || g->values[v].constant);
+            if (all_const) in[k] = v < 0 ? NULL : &e->consts[(size_t)b * (size_t)g->n_values + (size_t)v];
+        }
+        if (!all_const) continue;
+        if (!e->folded) {
+            size_t nv = (size_t)(g->n_values ? g->n_values : 1), nn = (size_t)(g->n_nodes ? g->n_nodes : 1);
+            e->folded = fsc_calloc(nv, sizeof *e->folded, "folded constants", err);
+            e->folded_node = fsc_calloc(nn, sizeof *e->folded_node, "folded constants", err);
+            if (!e->folded || !e->folded_node) return FSC_ERR_NOMEM;
+        }
+        fsc_tensor outs[8];
+        memset(outs, 0, sizeof outs);
+        fsc_backend *be = e->plan.backends[b];
+        fsc_error scratch;
+        if (be->vt->run_node(be, g, i, in, outs, &scratch)) {
+            for (int o = 0; o < n->n_out; o++) fsc_tensor_free(&outs[o]);
+            continue;
+        }
+        for (int o = 0; o < n->n_out; o++) e->folded[n->out[o]] = outs[o];
+        e->folded_node[i] = true;
+    }
+    return FSC_OK;
 }
 
 /* The common end of opening: prepare backends, load constants, bookkeeping.
@@ -222,6 +274,8 @@ static fsc_status finish_open(fsc_engine *e, const char *config, fsc_status st, 
             }
         }
     }
+    if (!st) st = fold_constant_nodes(e, err);
+    if (!st) st = fsc_fusion_plan(g, &e->plan, NULL, &e->fusion, err);
     if (st) {
         fsc_error_prefix(err, "%s", config);
         fsc_engine_close(e);
@@ -232,6 +286,10 @@ static fsc_status finish_open(fsc_engine *e, const char *config, fsc_status st, 
 }
 
 const fsc_config_info *fsc_engine_info(const fsc_engine *e) { return &e->info; }
+
+void fsc_engine_set_unfused(fsc_engine *e, bool unfused) { e->unfused = unfused; }
+
+int fsc_engine_fused_regions(const fsc_engine *e) { return e->fusion ? e->fusion->n_regions : 0; }
 
 const fsc_backend *fsc_engine_node_backend(const fsc_engine *e, int node)
 {
@@ -245,6 +303,7 @@ const fsc_backend *fsc_engine_node_backend(const fsc_engine *e, int node)
 typedef struct run_state {
     fsc_tensor *vals;  /* [n_values] */
     int *home;         /* [n_values]: producing backend, -2 for caller inputs, -1 none yet */
+    bool *lent;        /* [n_values]: vals[v] is the engine's folded tensor, not the run's */
     fsc_tensor *conv;  /* [n_backends][n_values] converted copies */
     fsc_tensor *keep;  /* fsc_engine_run_keep's, or NULL */
 } run_state;
@@ -253,10 +312,17 @@ typedef struct run_state {
 static void free_value(const fsc_engine *e, run_state *rs, int v)
 {
     if (rs->keep && rs->home[v] >= 0 && rs->vals[v].data && !rs->keep[v].data) {
-        rs->keep[v] = rs->vals[v];
-        memset(&rs->vals[v], 0, sizeof rs->vals[v]);
+        if (rs->lent[v]) { /* the engine's own tensor (computed at open): the caller gets a copy */
+            fsc_error ignored;
+            if (fsc_tensor_clone(&rs->keep[v], &rs->vals[v], &ignored)) memset(&rs->keep[v], 0, sizeof rs->keep[v]);
+        } else {
+            rs->keep[v] = rs->vals[v];
+            memset(&rs->vals[v], 0, sizeof rs->vals[v]);
+        }
     }
-    fsc_tensor_free(&rs->vals[v]);
+    if (rs->lent[v]) memset(&rs->vals[v], 0, sizeof rs->vals[v]);
+    else fsc_tensor_free(&rs->vals[v]);
+    rs->lent[v] = false;
     for (int b = 0; b < e->plan.n_backends; b++) fsc_tensor_free(&rs->conv[(size_t)b * (size_t)e->g->n_values + (size_t)v]);
 }
 
@@ -333,6 +399,95 @@ static fsc_status run_whole(fsc_engine *e, const fsc_tensor *inputs, run_state *
     return st;
 }
 
+/* Runs node i on its backend; last_use says which values to free after it. */
+static fsc_status run_one(fsc_engine *e, run_state *rs, int i, const fsc_run_opts *opts, const int *last_use,
+                          fsc_error *err)
+{
+    const fsc_graph *g = e->g;
+    const fsc_node *n = &g->nodes[i];
+    int b = e->plan.node_backend[i];
+    fsc_tensor outs[8];
+    memset(outs, 0, sizeof outs);
+    if (e->folded_node && e->folded_node[i] && !e->unfused) { /* computed at open */
+        for (int o = 0; o < n->n_out; o++) {
+            int v = n->out[o];
+            rs->vals[v] = e->folded[v];
+            rs->lent[v] = true;
+            rs->home[v] = b;
+            outs[o] = e->folded[v];
+        }
+        if (opts && opts->tap) opts->tap(opts->tap_user, g, i, outs, n->n_out);
+        for (int o = 0; o < n->n_out; o++)
+            if (last_use[n->out[o]] < 0) free_value(e, rs, n->out[o]);
+        return FSC_OK;
+    }
+    const fsc_tensor *in[64];
+    fsc_status st = FSC_OK;
+    for (int k = 0; k < n->n_in && !st; k++) {
+        in[k] = NULL;
+        if (n->in[k] >= 0) st = input_for(e, rs, b, n->in[k], &in[k], err);
+    }
+    if (st) return st;
+    fsc_backend *be = e->plan.backends[b];
+    st = be->vt->run_node(be, g, i, in, outs, err);
+    if (st) {
+        char lb[200];
+        fsc_error_prefix(err, "%s on %s", fsc_node_label(g, i, lb, sizeof lb), be->name);
+        for (int o = 0; o < n->n_out; o++) fsc_tensor_free(&outs[o]);
+        return st;
+    }
+    for (int o = 0; o < n->n_out; o++) {
+        rs->vals[n->out[o]] = outs[o];
+        rs->home[n->out[o]] = b;
+    }
+    if (opts && opts->tap) opts->tap(opts->tap_user, g, i, outs, n->n_out);
+    for (int k = 0; k < n->n_in; k++) {
+        int v = n->in[k];
+        if (v >= 0 && !g->values[v].constant && last_use[v] == i) free_value(e, rs, v);
+    }
+    for (int o = 0; o < n->n_out; o++)
+        if (last_use[n->out[o]] < 0) free_value(e, rs, n->out[o]); /* never read */
+    return FSC_OK;
+}
+
+/* Runs fused region R (at its first node i): every output is a table lookup
+ * of the root's elements; when some element is not in the table's domain,
+ * the region's nodes run one by one instead. */
+static fsc_status run_region(fsc_engine *e, run_state *rs, fsc_fused_region *R, int i, fsc_error *err)
+{
+    const fsc_graph *g = e->g;
+    fsc_status st = FSC_OK;
+    if (!R->built && (st = fsc_fusion_build(R, g, &e->plan, e->consts, err))) {
+        char lb[200];
+        fsc_error_prefix(err, "fused region at %s", fsc_node_label(g, i, lb, sizeof lb));
+        return st;
+    }
+    const fsc_tensor *x;
+    if ((st = input_for(e, rs, R->backend, R->root, &x, err))) return st;
+    fsc_tensor ys[FSC_FUSE_MAX_OUT];
+    fsc_tensor *yp[FSC_FUSE_MAX_OUT];
+    memset(ys, 0, sizeof ys);
+    size_t max_bytes = e->ctx ? e->ctx->limits.max_tensor_bytes : 0;
+    const fsc_backend *be = e->plan.backends[R->backend];
+    for (int k = 0; k < R->n_out && !st; k++) {
+        st = fsc_tensor_alloc(&ys[k], R->lut[k].dtype, &g->values[R->out[k]].shape, max_bytes, err);
+        ys[k].fmt = be->arith->storage; /* as fsc_kernel_run marks every output */
+        yp[k] = &ys[k];
+    }
+    bool ok = !st && fsc_tensor_numel(x) == fsc_tensor_numel(&ys[0]) &&
+              fsc_k_lut_apply(R->key, x, R->n_out, R->lut, yp, e->ctx);
+    if (!ok) {
+        for (int k = 0; k < R->n_out; k++) fsc_tensor_free(&ys[k]);
+        for (int j = 0; j < R->n_nodes && !st; j++) st = run_one(e, rs, R->nodes[j], NULL, e->last_use, err);
+        return st;
+    }
+    for (int k = 0; k < R->n_out; k++) {
+        rs->vals[R->out[k]] = ys[k];
+        rs->home[R->out[k]] = R->backend;
+    }
+    return FSC_OK;
+}
+
 fsc_status fsc_engine_run(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *outputs, const fsc_run_opts *opts,
                           fsc_error *err)
 {
@@ -347,9 +502,10 @@ fsc_status fsc_engine_run_keep(fsc_engine *e, const fsc_tensor *inputs, fsc_tens
     run_state rs;
     rs.vals = fsc_calloc(nv, sizeof *rs.vals, "run values", err);
     rs.home = fsc_malloc(nv * sizeof(int), "run values", err);
+    rs.lent = fsc_calloc(nv, sizeof *rs.lent, "run values", err);
     rs.conv = fsc_calloc((size_t)e->plan.n_backends * nv, sizeof *rs.conv, "run values", err);
     rs.keep = keep;
-    fsc_status st = (!rs.vals || !rs.home || !rs.conv) ? FSC_ERR_NOMEM : FSC_OK;
+    fsc_status st = (!rs.vals || !rs.home || !rs.lent || !rs.conv) ? FSC_ERR_NOMEM : FSC_OK;
     for (size_t v = 0; !st && v < nv; v++) rs.home[v] = -1;
     for (int i = 0; !st && i < g->n_inputs; i++) {
         int v = g->inputs[i];
@@ -369,37 +525,20 @@ fsc_status fsc_engine_run_keep(fsc_engine *e, const fsc_tensor *inputs, fsc_tens
         rs.home[v] = -2;
     }
     if (!st && whole_graph(e)) st = run_whole(e, inputs, &rs, opts, keep, err);
-    const fsc_tensor *in[64];
+    /* Fused regions run when nothing needs their inner values (a tap or keep does). */
+    const fsc_fusion *fu = e->fusion && !e->unfused && !(opts && opts->tap) && !keep ? e->fusion : NULL;
+    const int *last_use = fu ? fu->last_use : e->last_use;
     for (int i = 0; !st && !whole_graph(e) && i < g->n_nodes; i++) {
-        const fsc_node *n = &g->nodes[i];
-        int b = e->plan.node_backend[i];
-        if (b < 0) continue; /* constants: loaded per backend at open */
-        for (int k = 0; k < n->n_in && !st; k++) {
-            in[k] = NULL;
-            if (n->in[k] >= 0) st = input_for(e, &rs, b, n->in[k], &in[k], err);
+        if (e->plan.node_backend[i] < 0) continue; /* constants: loaded per backend at open */
+        int r = fu ? fu->region_of[i] : -1;
+        if (r < 0) {
+            st = run_one(e, &rs, i, opts, last_use, err);
+            continue;
         }
-        if (st) break;
-        fsc_tensor outs[8];
-        memset(outs, 0, sizeof outs);
-        fsc_backend *be = e->plan.backends[b];
-        st = be->vt->run_node(be, g, i, in, outs, err);
-        if (st) {
-            char lb[200];
-            fsc_error_prefix(err, "%s on %s", fsc_node_label(g, i, lb, sizeof lb), be->name);
-            for (int o = 0; o < n->n_out; o++) fsc_tensor_free(&outs[o]);
-            break;
-        }
-        for (int o = 0; o < n->n_out; o++) {
-            rs.vals[n->out[o]] = outs[o];
-            rs.home[n->out[o]] = b;
-        }
-        if (opts && opts->tap) opts->tap(opts->tap_user, g, i, outs, n->n_out);
-        for (int k = 0; k < n->n_in; k++) {
-            int v = n->in[k];
-            if (v >= 0 && !g->values[v].constant && e->last_use[v] == i) free_value(e, &rs, v);
-        }
-        for (int o = 0; o < n->n_out; o++)
-            if (e->last_use[n->out[o]] < 0) free_value(e, &rs, n->out[o]); /* never read */
+        fsc_fused_region *R = &e->fusion->regions[r];
+        if (R->nodes[0] != i) continue; /* ran with the region's first node */
+        st = run_region(e, &rs, R, i, err);
+        if (!st && last_use[R->root] == i) free_value(e, &rs, R->root);
     }
     int done = 0;
     for (; !st && done < g->n_outputs; done++) {
@@ -416,13 +555,14 @@ fsc_status fsc_engine_run_keep(fsc_engine *e, const fsc_tensor *inputs, fsc_tens
         for (int k = 0; k < done; k++) fsc_tensor_free(&outputs[k]);
     if (rs.vals)
         for (size_t v = 0; v < nv; v++) {
-            if (rs.home && rs.conv) free_value(e, &rs, (int)v); /* node outputs to keep */
-            else fsc_tensor_free(&rs.vals[v]);
+            if (rs.home && rs.conv && rs.lent) free_value(e, &rs, (int)v); /* node outputs to keep */
+            else if (!rs.lent || !rs.lent[v]) fsc_tensor_free(&rs.vals[v]);
         }
     if (rs.conv)
         for (size_t k = 0; k < (size_t)e->plan.n_backends * nv; k++) fsc_tensor_free(&rs.conv[k]);
     free(rs.vals);
     free(rs.home);
+    free(rs.lent);
     free(rs.conv);
     return st;
 }

@@ -185,9 +185,13 @@ static double binary_value(fsc_op op, double u, double v)
     }
 }
 
-/* u op v correctly rounded to storage (exact operations; pow via double). */
+/* u op v correctly rounded to storage (exact operations; pow via double).
+ * A NaN operand gives the first NaN of (u, v) (-v for sub: u + (-v)), named
+ * here rather than left to which operand order the compiler picks for a
+ * commutative instruction, so that every path returns the same payload. */
 static double binary_rounded(fsc_op op, double u, double v, fsc_format_id f)
 {
+    if (op != FSC_OP_POW && (isnan(u) || isnan(v))) return fsc_kround(isnan(u) ? u : (op == FSC_OP_SUB ? -v : v), f);
     switch (op) {
     case FSC_OP_ADD: return fsc_kadd(u, v, f, FSC_RND_NEAREST_EVEN);
     case FSC_OP_SUB: return fsc_kadd(u, -v, f, FSC_RND_NEAREST_EVEN);
@@ -201,6 +205,67 @@ static double binary_rounded(fsc_op op, double u, double v, fsc_format_id f)
     }
     case FSC_OP_DIV: return fsc_kdiv(u, v, f);
     default: return fsc_kround(binary_value(op, u, v), f);
+    }
+}
+
+/* One row of a binary op on F32 containers with fp32 / fp16 / bf16 storage,
+ * 8 lanes at a time: operands x[j * isx], z[j * isz] (strides 0 or 1). The
+ * double result of +, -, * or / of two floats rounded once more to storage
+ * is the correctly rounded result (the product is exact; a double sum or
+ * quotient of two 24-bit values rounds innocuously again to <= 24 bits, as
+ * 53 >= 2 * 24 + 2), which is what binary_rounded computes. Lanes whose
+ * result is NaN are recomputed by binary_rounded, so NaN payloads match too. */
+AVX512 static void binary_row_avx512(fsc_op op, const float *x, int64_t isx, const float *z, int64_t isz, float *y,
+                                     int64_t len, fsc_format_id st)
+{
+    for (int64_t q = 0; q < len; q += 8) {
+        __mmask8 m = len - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (len - q)) - 1u);
+        __m512d u = isx ? _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + q)) : _mm512_set1_pd((double)x[0]);
+        __m512d v = isz ? _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, z + q)) : _mm512_set1_pd((double)z[0]);
+        __m512d r;
+        switch (op) {
+        case FSC_OP_ADD: r = _mm512_add_pd(u, v); break;
+        case FSC_OP_SUB: r = _mm512_sub_pd(u, v); break;
+        case FSC_OP_MUL: r = _mm512_mul_pd(u, v); break;
+        default: r = _mm512_div_pd(u, v); break;
+        }
+        _mm256_mask_storeu_ps(y + q, m, round8(r, st));
+        __mmask8 nan = _mm512_mask_cmp_pd_mask(m, r, r, _CMP_UNORD_Q);
+        for (int l = 0; nan; l++, nan >>= 1)
+            if (nan & 1)
+                y[q + l] = (float)binary_rounded(op, (double)x[(q + l) * isx], (double)z[(q + l) * isz], st);
+    }
+}
+
+/* The same for F64 containers with fp64 storage: binary_rounded is then the
+ * IEEE double operation itself, except for products near the subnormal
+ * range (where it rounds p + e with the fma error e), which go to
+ * binary_rounded lane by lane together with NaN results. */
+AVX512 static void binary_row_avx512_f64(fsc_op op, const double *x, int64_t isx, const double *z, int64_t isz,
+                                         double *y, int64_t len)
+{
+    for (int64_t q = 0; q < len; q += 8) {
+        __mmask8 m = len - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (len - q)) - 1u);
+        __m512d u = isx ? _mm512_maskz_loadu_pd(m, x + q) : _mm512_set1_pd(x[0]);
+        __m512d v = isz ? _mm512_maskz_loadu_pd(m, z + q) : _mm512_set1_pd(z[0]);
+        __m512d r;
+        __mmask8 slow = 0;
+        switch (op) {
+        case FSC_OP_ADD: r = _mm512_add_pd(u, v); break;
+        case FSC_OP_SUB: r = _mm512_sub_pd(u, v); break;
+        case FSC_OP_MUL: {
+            r = _mm512_mul_pd(u, v);
+            __mmask8 zero_in = _mm512_cmp_pd_mask(u, _mm512_setzero_pd(), _CMP_EQ_OQ) |
+                               _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_EQ_OQ);
+            slow = _mm512_mask_cmp_pd_mask(m & (__mmask8)~zero_in, _mm512_abs_pd(r), _mm512_set1_pd(0x1p-968), _CMP_LT_OQ);
+            break;
+        }
+        default: r = _mm512_div_pd(u, v); break;
+        }
+        _mm512_mask_storeu_pd(y + q, m, r);
+        slow |= _mm512_mask_cmp_pd_mask(m, r, r, _CMP_UNORD_Q);
+        for (int l = 0; slow; l++, slow >>= 1)
+            if (slow & 1) y[q + l] = binary_rounded(op, x[(q + l) * isx], z[(q + l) * isz], FSC_FMT_FP64);
     }
 }
 
@@ -308,6 +373,12 @@ fsc_status fsc_k_binary(fsc_op op, const fsc_tensor *x, const fsc_tensor *z, con
     int64_t rows = inner > 0 ? n / inner : 0;
     fsc_format_id f = a->storage;
     int nt = fsc_kthreads(ctx);
+    const char *isa = getenv("FSC_KERNEL_ISA"); /* tests pin the scalar path with 0 or 1 */
+    bool simd_ok = op != FSC_OP_POW && (isx == 0 || isx == 1) && (isz == 0 || isz == 1) &&
+                   !(isa && *isa && atoi(isa) < 2) && have_avx512_vl_dq();
+    bool simd = simd_ok && x->dtype == FSC_DT_F32 && z->dtype == FSC_DT_F32 && y->dtype == FSC_DT_F32 &&
+                (f == FSC_FMT_FP32 || f == FSC_FMT_FP16 || f == FSC_FMT_BF16);
+    bool simd64 = simd_ok && x->dtype == FSC_DT_F64 && z->dtype == FSC_DT_F64 && y->dtype == FSC_DT_F64 && f == FSC_FMT_FP64;
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t row = 0; row < rows; row++) {
         int64_t ox = 0, oz = 0, q = row;
@@ -316,6 +387,16 @@ fsc_status fsc_k_binary(fsc_op op, const fsc_tensor *x, const fsc_tensor *z, con
             q /= ys->dim[i];
             ox += c * sx[i];
             oz += c * sz[i];
+        }
+        if (simd) {
+            binary_row_avx512(op, (const float *)x->data + ox, isx, (const float *)z->data + oz, isz,
+                              (float *)y->data + row * inner, inner, f);
+            continue;
+        }
+        if (simd64) {
+            binary_row_avx512_f64(op, (const double *)x->data + ox, isx, (const double *)z->data + oz, isz,
+                                  (double *)y->data + row * inner, inner);
+            continue;
         }
         for (int64_t j = 0; j < inner; j++)
             fsc_kset(y, row * inner + j, binary_rounded(op, fsc_kget(x, ox + j * isx), fsc_kget(z, oz + j * isz), f));
