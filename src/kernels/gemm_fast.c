@@ -36,12 +36,29 @@ static void epi_f32(const float *acc, float *y, int64_t n, float bias, fsc_forma
 }
 
 /* Epilogue for fp16 accumulation into an F32 container, contiguous outputs,
- * a bias that is an fp16 value: acc + bias is exact in a double (both are
- * fp16 values), so one rounding to fp16 is fsc_kadd's result. */
-static void epi_acc16(const float *acc, float *y, int64_t n, double bias, fsc_format_id storage)
+ * an fp16 bias, a storage format holding every fp16 value: one correctly
+ * rounded fp16 addition (the micro-kernel's step), which fsc_kadd gives. */
+static void epi_acc16(const float *acc, float *y, int64_t n, float bias, int isa)
 {
-    for (int64_t q = 0; q < n; q++)
-        y[q] = (float)fsc_kround(fsc_kround((double)acc[q] + bias, FSC_FMT_FP16), storage);
+    int64_t q = 0;
+    if (isa >= 2) {
+        fsc_epi_acc16_avx512(acc, y, n, bias);
+        return;
+    }
+    if (isa == 1) q = fsc_epi_acc16_avx2(acc, y, n, bias);
+    for (; q < n; q++) y[q] = fsc_step16(acc[q], bias);
+}
+
+/* Epilogue for fp64 accumulation and storage, contiguous outputs: one binary64 addition. */
+static void epi_f64(const double *acc, double *y, int64_t n, double bias, int isa)
+{
+    int64_t q = 0;
+    if (isa >= 2) {
+        fsc_epi_f64_avx512(acc, y, n, bias);
+        return;
+    }
+    if (isa == 1) q = fsc_epi_f64_avx2(acc, y, n, bias);
+    for (; q < n; q++) y[q] = acc[q] + bias;
 }
 
 /* Any other epilogue, element by element, exactly as the reference kernels. */
@@ -143,6 +160,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                     if (f64) ((double *)wp)[at] = v;
                     else ((float *)wp)[at] = (float)v;
                 }
+    bool acc16_epi = fsc_kfmt_within(FSC_FMT_FP16, a->storage);
     bool round_x = !job->x_operand_ready && !fsc_kfmt_within(a->storage, a->operand);
     int64_t NT = N < NT_COLS ? (N + u.nr - 1) / u.nr * u.nr : NT_COLS;
     int64_t ntiles = (N + NT - 1) / NT, tasks = job->jobs * ntiles;
@@ -196,8 +214,10 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                         bool row_bias = job->y_n == 1 && (!bt || job->bias_n == 0);
                         if (kd == FSC_UK_F32 && row_bias)
                             epi_f32((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, (float)bv, a->storage, isa);
-                        else if (kd == FSC_UK_ACC16 && row_bias && fsc_kround(bv, FSC_FMT_FP16) == bv)
-                            epi_acc16((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, bv, a->storage);
+                        else if (kd == FSC_UK_ACC16 && row_bias && acc16_epi && fsc_kround(bv, FSC_FMT_FP16) == bv)
+                            epi_acc16((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, (float)bv, isa);
+                        else if (kd == FSC_UK_F64 && row_bias && a->storage == FSC_FMT_FP64)
+                            epi_f64((const double *)acc + i * u.nr, (double *)job->y->data + yo, ncol, bv, isa);
                         else
                             epi_generic(acc, f64, i * u.nr, ncol, bt, bo, job->bias_n, job->y, yo, job->y_n, a);
                     }

@@ -100,5 +100,20 @@ AVX2 int64_t fsc_epi_f32_avx2(const float *acc, float *y, int64_t n, float bias,
     return q;
 }
 
+AVX2 int64_t fsc_epi_f64_avx2(const double *acc, double *y, int64_t n, double bias)
+{
+    __m256d b = _mm256_set1_pd(bias);
+    int64_t q = 0;
+    for (; q + 4 <= n; q += 4) _mm256_storeu_pd(y + q, _mm256_add_pd(_mm256_loadu_pd(acc + q), b));
+    return q;
+}
+
+AVX2 int64_t fsc_epi_acc16_avx2(const float *acc, float *y, int64_t n, float bias)
+{
+    __m256 b = _mm256_set1_ps(bias);
+    int64_t q = 0;
+    for (; q + 8 <= n; q += 8) _mm256_storeu_ps(y + q, step16_avx2(_mm256_loadu_ps(acc + q), b));
+    return q;
+}
 
 const fsc_ukr fsc_uk_avx2[FSC_UK_COUNT] = {{6, 16, uk_f32_avx2}, {4, 16, uk_acc16_avx2}, {6, 8, uk_f64_avx2}};

@@ -107,4 +107,26 @@ AVX512 void fsc_epi_f32_avx512(const float *acc, float *y, int64_t n, float bias
     }
 }
 
+/* fp64 epilogue: y = acc + bias, one binary64 addition (fp64 accumulation and storage). */
+AVX512 void fsc_epi_f64_avx512(const double *acc, double *y, int64_t n, double bias)
+{
+    __m512d b = _mm512_set1_pd(bias);
+    for (int64_t q = 0; q < n; q += 8) {
+        __mmask8 m = n - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - q)) - 1u);
+        _mm512_mask_storeu_pd(y + q, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, acc + q), b));
+    }
+}
+
+/* fp16-accumulation epilogue: y = RN_fp16(acc + bias) for an fp16 bias, the
+ * same correctly rounded step as the micro-kernel (bias = 1 * bias exactly);
+ * the storage format holds every fp16 value, so its rounding changes nothing. */
+AVX512 void fsc_epi_acc16_avx512(const float *acc, float *y, int64_t n, float bias)
+{
+    __m512 b = _mm512_set1_ps(bias), one = _mm512_set1_ps(1.0f);
+    for (int64_t q = 0; q < n; q += 16) {
+        __mmask16 m = n - q >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - q)) - 1u);
+        _mm512_mask_storeu_ps(y + q, m, step16_avx512(_mm512_maskz_loadu_ps(m, acc + q), one, b));
+    }
+}
+
 const fsc_ukr fsc_uk_avx512[FSC_UK_COUNT] = {{8, 32, uk_f32_avx512}, {8, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}};
