@@ -162,7 +162,8 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                 }
     bool acc16_epi = fsc_kfmt_within(FSC_FMT_FP16, a->storage);
     bool round_x = !job->x_operand_ready && !fsc_kfmt_within(a->storage, a->operand);
-    int64_t NT = N < NT_COLS ? (N + u.nr - 1) / u.nr * u.nr : NT_COLS;
+    int64_t nt_cols = getenv("NTC") ? atoi(getenv("NTC")) : NT_COLS;
+    int64_t NT = N < nt_cols ? (N + u.nr - 1) / u.nr * u.nr : nt_cols;
     int64_t ntiles = (N + NT - 1) / NT, tasks = job->jobs * ntiles;
     int nt = fsc_kthreads(ctx);
     if (nt > tasks) nt = (int)tasks;
@@ -197,10 +198,12 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                             row[c] = (float)fsc_kround_mode(row[c], a->operand, a->operand_rounding);
                 }
             }
-            for (int64_t c0 = 0; c0 < nn; c0 += u.nr) {
-                const char *xt = (const char *)tile + (size_t)c0 * es;
-                for (int64_t b = 0; b < nmb; b++) {
-                    const char *wb = wp + (size_t)(s * nmb + b) * (size_t)K * (size_t)u.mr * es;
+            /* m-blocks outside: the block's packed weights stay in L1 while the
+             * tile's panels stream from L2. */
+            for (int64_t b = 0; b < nmb; b++) {
+                const char *wb = wp + (size_t)(s * nmb + b) * (size_t)K * (size_t)u.mr * es;
+                for (int64_t c0 = 0; c0 < nn; c0 += u.nr) {
+                    const char *xt = (const char *)tile + (size_t)c0 * es;
                     if (!blocked) u.fn(K, wb, xt, NT, acc);
                     else blocked_dot(&u, kd, K, a->block, wb, xt, NT, es, acc, part);
                     int64_t mrows = M - b * u.mr < u.mr ? M - b * u.mr : u.mr;
