@@ -3,7 +3,7 @@
  * Weights are packed once into blocks of MR rows, [set][m-block][k][MR],
  * rounded to the operand format. Per task (one job, one tile of NT columns)
  * a thread fills an X tile [K][NT] (zero columns past N), rounds it to the
- * operand format when needed, then for each NR-column panel and each m-block
+ * operand format when needed, then for each m-block and each NR-column panel
  * a micro-kernel keeps MR x NR accumulators in registers and walks k from 0
  * to K-1. Lanes span columns, so each output's sum is sequential in k; the
  * epilogue adds the bias in the accumulator format and rounds to storage
@@ -15,7 +15,17 @@
 #include "kernels/kutil.h"
 #include "kernels/ukernels.h"
 
-#define NT_COLS 192 /* tile width: a multiple of every micro-kernel's NR */
+#define NT_COLS 192            /* widest tile: a multiple of every micro-kernel's NR */
+#define TILE_BYTES (448 << 10) /* an X tile stays in L2 next to the packed weights */
+
+/* Tile width: NT_COLS columns, fewer (a multiple of nr) when K rows of them
+ * would not fit TILE_BYTES (fp64 with K = 576 gets 96: 442 KB, not 884 KB). */
+static int64_t tile_cols(int64_t K, size_t es, int nr)
+{
+    int64_t fit = (int64_t)(TILE_BYTES / es) / (K > 0 ? K : 1) / nr * nr;
+    if (fit > NT_COLS) fit = NT_COLS;
+    return fit < nr ? nr : fit;
+}
 
 /* Epilogue for fp32 accumulation into an F32 container, contiguous outputs,
  * one bias per row: acc + bias is one binary32 addition (a correct rounding
@@ -162,8 +172,8 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                 }
     bool acc16_epi = fsc_kfmt_within(FSC_FMT_FP16, a->storage);
     bool round_x = !job->x_operand_ready && !fsc_kfmt_within(a->storage, a->operand);
-    int64_t nt_cols = getenv("NTC") ? atoi(getenv("NTC")) : NT_COLS;
-    int64_t NT = N < nt_cols ? (N + u.nr - 1) / u.nr * u.nr : nt_cols;
+    int64_t NT = tile_cols(K, es, u.nr);
+    if (N < NT) NT = (N + u.nr - 1) / u.nr * u.nr;
     int64_t ntiles = (N + NT - 1) / NT, tasks = job->jobs * ntiles;
     int nt = fsc_kthreads(ctx);
     if (nt > tasks) nt = (int)tasks;

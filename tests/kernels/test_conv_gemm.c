@@ -426,6 +426,90 @@ static void test_non_fast_models(void **state)
     free_conv(&T);
 }
 
+/* Fast gemm (alpha = beta = 1) under a, every instruction-set variant and 1..3 threads, bit-identical to
+ * the reference. */
+static void gemm_fast_matches_ref(const fsc_tensor *A, const fsc_tensor *B, const fsc_tensor *C, const fsc_arith *a,
+                                  const char *what)
+{
+    fsc_attr_gemm at = {1.0, 1.0, 0, 0};
+    int64_t yd[2] = {A->shape.dim[0], B->shape.dim[1]};
+    fsc_tensor y = kt_new(A->dtype, 2, yd), ref = kt_new(A->dtype, 2, yd);
+    fsc_ctx c1 = ctx_threads(1);
+    assert_int_equal(fsc_k_gemm_ref(&at, A, B, C, a, &c1, &ref, NULL), FSC_OK);
+    for (int isa = 0; isa <= 2; isa++)
+        for (int th = 1; th <= 3; th++) {
+            char v[8];
+            snprintf(v, sizeof v, "%d", isa);
+            setenv("FSC_KERNEL_ISA", v, 1);
+            fsc_ctx cx = ctx_threads(th);
+            memset(y.data, 0xff, y.nbytes);
+            assert_int_equal(fsc_k_gemm(&at, A, B, C, a, &cx, &y, NULL), FSC_OK);
+            kt_assert_same_bits(&y, &ref, what);
+        }
+    unsetenv("FSC_KERNEL_ISA");
+    fsc_tensor_free(&y), fsc_tensor_free(&ref);
+}
+
+/* fp16 accumulation that overflows: sums pass 65504 and become +-Inf, later terms
+ * leave an infinity in place, opposite infinities give NaN, and the epilogue adds
+ * a finite bias to them. Sequential and blocked orders (the block sums are
+ * combined with the same step), every variant agrees with the reference. */
+static void test_acc16_overflow(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 29);
+    int64_t M = 7, K = 45, N = 53;
+    int64_t ad[2] = {M, K}, bd[2] = {K, N}, cd[1] = {N};
+    for (int order = 0; order < 2; order++) {
+        fsc_arith a = *fsc_arith_preset("fp16-acc16");
+        if (order) a.order = FSC_ORDER_BLOCKED, a.block = 6;
+        fsc_tensor A = kt_new(FSC_DT_F32, 2, ad), B = kt_new(FSC_DT_F32, 2, bd), C = kt_new(FSC_DT_F32, 1, cd);
+        kt_fill(&A, &r, 150.0, FSC_FMT_FP16), kt_fill(&B, &r, 150.0, FSC_FMT_FP16), kt_fill(&C, &r, 100.0, FSC_FMT_FP16);
+        gemm_fast_matches_ref(&A, &B, &C, &a, order ? "acc16 overflow, blocked" : "acc16 overflow");
+        /* the case is real: some outputs are infinite or NaN */
+        fsc_tensor y = kt_new(FSC_DT_F32, 2, (int64_t[2]){M, N});
+        fsc_attr_gemm at = {1.0, 1.0, 0, 0};
+        fsc_ctx c1 = ctx_threads(1);
+        assert_int_equal(fsc_k_gemm(&at, &A, &B, &C, &a, &c1, &y, NULL), FSC_OK);
+        int nonfinite = 0;
+        for (int64_t i = 0; i < M * N; i++) nonfinite += !isfinite(fsc_tensor_get(&y, i));
+        assert_true(nonfinite > 0);
+        fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&C), fsc_tensor_free(&y);
+    }
+}
+
+/* Epilogue and packing variants the presets do not reach: fp16 accumulation with
+ * fp32 storage (operands rounded to fp16 in the pack; an fp16 bias takes the
+ * vector epilogue, an fp32 bias the generic one), fp32 accumulation into tf32
+ * storage, and a K long enough to narrow the tile (fp64: 448 KB / (1001 * 8 B)
+ * gives 48 or 56 columns, so N = 101 spans several tiles). */
+static void test_epilogue_variants(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 30);
+    struct { const char *base; fsc_format_id storage, bias_fmt; int64_t M, K, N; } v[] = {
+        {"fp16-acc16", FSC_FMT_FP32, FSC_FMT_FP16, 11, 37, 45},
+        {"fp16-acc16", FSC_FMT_FP32, FSC_FMT_FP32, 11, 37, 45},
+        {"fp32", FSC_FMT_TF32, FSC_FMT_FP32, 9, 20, 33},
+        {"fp64", FSC_FMT_FP64, FSC_FMT_FP64, 13, 1001, 101},
+        {"fp32", FSC_FMT_FP32, FSC_FMT_FP32, 13, 3001, 203},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        fsc_arith a = *fsc_arith_preset(v[i].base);
+        a.storage = v[i].storage;
+        fsc_dtype dt = kt_container(&a);
+        assert_true(fsc_fastmm_eligible(&a, dt));
+        int64_t ad[2] = {v[i].M, v[i].K}, bd[2] = {v[i].K, v[i].N}, cd[1] = {v[i].N};
+        fsc_tensor A = kt_new(dt, 2, ad), B = kt_new(dt, 2, bd), C = kt_new(dt, 1, cd);
+        kt_fill(&A, &r, 1.0, a.weights), kt_fill(&B, &r, 1.0, a.storage), kt_fill(&C, &r, 1.0, v[i].bias_fmt);
+        gemm_fast_matches_ref(&A, &B, &C, &a, v[i].base);
+        gemm_fast_matches_ref(&A, &B, NULL, &a, v[i].base);
+        fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&C);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_conv_hand_fp16),      cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_matmul),              cmocka_unit_test(test_non_fast_models),
         cmocka_unit_test(test_matmul_fast_bit_identical), cmocka_unit_test(test_blocked_fast_bit_identical),
+        cmocka_unit_test(test_acc16_overflow),      cmocka_unit_test(test_epilogue_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
