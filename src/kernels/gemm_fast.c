@@ -82,6 +82,34 @@ static void epi_generic(const void *acc, bool f64, int64_t at, int64_t n, const 
     }
 }
 
+/* Rounds n binary32 values to the operand format in place, nearest-even: for
+ * tf32 and bf16 (binary32's exponent range) on the bit pattern, which is that
+ * rounding for every finite value, subnormals included (carries give the
+ * overflow to Inf; Inf and NaN are left alone); for fp16 by the IEEE
+ * conversion and back. Other formats and modes go element by element. */
+void fsc_fastmm_round_operand(float *v, int64_t n, const fsc_arith *a, int isa)
+{
+    fsc_format_id f = a->operand;
+    bool rne = a->operand_rounding == FSC_RND_NEAREST_EVEN;
+    if (rne && (f == FSC_FMT_TF32 || f == FSC_FMT_BF16 || f == FSC_FMT_FP16) && isa >= 1) {
+        if (isa >= 2) fsc_round_f32_avx512(v, n, f);
+        else fsc_round_f32_avx2(v, n, f);
+        return;
+    }
+    if (rne && (f == FSC_FMT_TF32 || f == FSC_FMT_BF16)) {
+        int drop = f == FSC_FMT_TF32 ? 13 : 16;
+        uint32_t half = (1u << (drop - 1)) - 1u, mask = ~((1u << drop) - 1u);
+        for (int64_t q = 0; q < n; q++) {
+            uint32_t u;
+            memcpy(&u, &v[q], 4);
+            if ((u & 0x7f800000u) != 0x7f800000u) u = (u + half + ((u >> drop) & 1u)) & mask;
+            memcpy(&v[q], &u, 4);
+        }
+        return;
+    }
+    for (int64_t q = 0; q < n; q++) v[q] = (float)fsc_kround_mode(v[q], f, a->operand_rounding);
+}
+
 static const fsc_ukr *const ukrs[3] = {fsc_uk_portable, fsc_uk_avx2, fsc_uk_avx512};
 
 /* Blocked order: each block of `block` terms summed sequentially from +0 by
@@ -203,9 +231,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                 } else {
                     float *row = (float *)tile + k * NT;
                     for (int64_t c = nn; c < ncols; c++) row[c] = 0.0f;
-                    if (round_x)
-                        for (int64_t c = 0; c < nn; c++)
-                            row[c] = (float)fsc_kround_mode(row[c], a->operand, a->operand_rounding);
+                    if (round_x) fsc_fastmm_round_operand(row, nn, a, isa);
                 }
             }
             /* m-blocks outside: the block's packed weights stay in L1 while the

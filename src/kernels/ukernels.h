@@ -42,6 +42,10 @@ int64_t fsc_epi_f64_avx2(const double *acc, double *y, int64_t n, double bias);
 void fsc_epi_acc16_avx512(const float *acc, float *y, int64_t n, float bias);
 int64_t fsc_epi_acc16_avx2(const float *acc, float *y, int64_t n, float bias);
 
+/* In-place nearest-even rounding of n binary32 values to fmt (tf32, bf16 or fp16). */
+void fsc_round_f32_avx512(float *v, int64_t n, fsc_format_id fmt);
+void fsc_round_f32_avx2(float *v, int64_t n, fsc_format_id fmt);
+
 /* One fp16-accumulation step: RN_fp16(acc + p) for an fp16 acc and an exact fp32 product p.
  * The fp32 sum is turned into the round-to-odd sum (TwoSum tells whether it
  * was inexact and on which side the exact sum lies), whose nearest-even

@@ -129,4 +129,27 @@ AVX512 void fsc_epi_acc16_avx512(const float *acc, float *y, int64_t n, float bi
     }
 }
 
+/* In-place nearest-even rounding of binary32 values to tf32, bf16 (bit
+ * pattern, Inf and NaN untouched) or fp16 (F16C conversion and back). */
+AVX512 void fsc_round_f32_avx512(float *v, int64_t n, fsc_format_id fmt)
+{
+    int drop = fmt == FSC_FMT_TF32 ? 13 : 16;
+    __m512i half = _mm512_set1_epi32((int)((1u << (drop - 1)) - 1u)), keep = _mm512_set1_epi32((int)~((1u << drop) - 1u));
+    __m512i one = _mm512_set1_epi32(1), expo = _mm512_set1_epi32(0x7f800000);
+    __m128i sh = _mm_cvtsi32_si128(drop);
+    for (int64_t q = 0; q < n; q += 16) {
+        __mmask16 m = n - q >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - q)) - 1u);
+        __m512 x = _mm512_maskz_loadu_ps(m, v + q);
+        if (fmt == FSC_FMT_FP16) {
+            x = _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        } else {
+            __m512i u = _mm512_castps_si512(x);
+            __mmask16 fin = _mm512_cmpneq_epi32_mask(_mm512_and_si512(u, expo), expo);
+            __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(half, _mm512_and_si512(_mm512_srl_epi32(u, sh), one)));
+            x = _mm512_castsi512_ps(_mm512_mask_and_epi32(u, fin, r, keep));
+        }
+        _mm512_mask_storeu_ps(v + q, m, x);
+    }
+}
+
 const fsc_ukr fsc_uk_avx512[FSC_UK_COUNT] = {{8, 32, uk_f32_avx512}, {8, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}};
