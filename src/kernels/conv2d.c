@@ -97,8 +97,9 @@ typedef struct convuser {
 #define SEGMENT(T)                                                                                        \
     static void segment_##T(T *dst, const T *src, int64_t base, int64_t sw, int64_t W, int64_t run)      \
     {                                                                                                     \
-        int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;                                               \
-        int64_t hi = base > W - 1 ? 0 : (W - 1 - base) / sw + 1;                                          \
+        int64_t lo, hi; /* stride 1 (the common case) without the divisions */                           \
+        if (sw == 1) lo = base >= 0 ? 0 : -base, hi = W - base;                                           \
+        else lo = base >= 0 ? 0 : (-base + sw - 1) / sw, hi = base > W - 1 ? 0 : (W - 1 - base) / sw + 1; \
         if (lo > run) lo = run;                                                                           \
         if (hi > run) hi = run;                                                                           \
         if (hi < lo) hi = lo;                                                                             \
@@ -118,12 +119,12 @@ static void conv_fill(const void *user, int64_t job, int64_t p0, int64_t np, voi
     const convdims *d = cv->dims;
     int64_t n = job / d->G, g = job % d->G;
     bool f64 = cv->x->dtype == FSC_DT_F64;
-    int64_t k = 0;
+    int64_t k = 0, oh0 = p0 / d->OW, ow0 = p0 % d->OW;
     for (int64_t c = 0; c < d->Cg; c++) {
         int64_t plane = (n * d->C + g * d->Cg + c) * d->H * d->W;
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++, k++) {
-                int64_t oh = p0 / d->OW, ow = p0 % d->OW, q = 0;
+                int64_t oh = oh0, ow = ow0, q = 0;
                 while (q < np) {
                     int64_t run = d->OW - ow < np - q ? d->OW - ow : np - q;
                     int64_t ih = oh * d->sh - d->pt + i * d->dh;
