@@ -62,7 +62,10 @@ typedef enum fsc_requant_rounding {
  * aligned to the largest exponent among them, their significands kept with
  * `extra_bits` bits below binary32's (may be negative), the bits shifted out
  * truncated, summed exactly, normalised once and rounded to `out` with
- * `rounding`. Longer dot products chain blocks through the accumulator. */
+ * `rounding`. Longer dot products chain blocks through the accumulator.
+ * Two refinements, measured on Hopper and Blackwell FP8 units, are off when
+ * zero: `chunks` splits a block into sub-blocks run one after another, and
+ * `late_c` keeps the accumulator out of the alignment (see blockfma.c). */
 typedef struct fsc_blockfma {
     int block;              /* 0 = disabled */
     int extra_bits;         /* alignment bits kept below binary32's 24-bit significand */
@@ -71,6 +74,13 @@ typedef struct fsc_blockfma {
     fsc_format_id in;       /* input format the operands are rounded to */
     bool in_truncate;       /* inputs made by truncation (TF32 from fp32) */
     bool subnormals_out;    /* false: subnormal block results flush to zero */
+    int chunks;             /* 0 or 1: one block; n > 1: the products are dealt to n sub-blocks in runs of
+                               chunk_run (product k to sub-block (k / chunk_run) % n), run one after another,
+                               each aligned, summed and rounded to `out` as a block whose accumulator is the
+                               previous sub-block's result (the first one's is c, or +0 with late_c) */
+    int chunk_run;          /* consecutive products per run when chunks > 1 (0 = 1) */
+    bool late_c;            /* c takes no part in the alignment: the products are summed and rounded as a
+                               block from +0, then c is added with one nearest-even rounding to `out` */
 } fsc_blockfma;
 
 typedef struct fsc_arith {

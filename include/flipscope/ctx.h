@@ -21,6 +21,7 @@ typedef struct fsc_limits {
     size_t max_string;        /* one name or string attribute */
     int max_nesting;          /* protobuf message nesting */
     size_t max_npy_header;    /* .npy header length */
+    size_t max_total_bytes;   /* all tensors of a model at once: its constants, and constants + live intermediates of a run */
 } fsc_limits;
 
 typedef void (*fsc_progress_fn)(void *user, const char *what, int64_t done, int64_t total);

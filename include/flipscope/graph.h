@@ -181,6 +181,8 @@ typedef struct fsc_graph {
     int n_outputs;
     struct fsc_name_index *index; /* private: value name -> id hash */
     char *source_path; /* absolute path of the file fsc_model_load read, or NULL (built, cloned) */
+    size_t const_bytes;     /* bytes of all constant tensors attached so far */
+    size_t max_const_bytes; /* 0: unbounded; loaders set it from the max_total_bytes limit */
 } fsc_graph;
 
 /* What a loader hands to fsc_graph_add_node. Output shapes and dtypes are inferred. */
@@ -219,6 +221,13 @@ fsc_status fsc_graph_add_output(fsc_graph *g, int value, fsc_error *err);
 
 /* Value id by name, or -1. */
 int fsc_graph_find(const fsc_graph *g, const char *name);
+/* Bytes of tensors a run of g holds at its peak, executing nodes in order and
+ * freeing each intermediate after its last reader (as the engine does):
+ * constants, inputs and live node outputs, float values counted at
+ * float_elem bytes per element (4 for F32 containers, 8 for F64), others at
+ * their dtype's size. Saturates at UINT64_MAX. */
+uint64_t fsc_graph_peak_bytes(const fsc_graph *g, size_t float_elem);
+
 /* True when value id is a constant (initializer or CONSTANT node output). */
 bool fsc_graph_is_const(const fsc_graph *g, int value);
 /* "node 12 (Conv '/stem/0')" into buf; returns buf. */

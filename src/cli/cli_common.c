@@ -51,8 +51,9 @@ static const cli_limit_def cli_limit_defs[] = {
     {"max_file_bytes", offsetof(fsc_limits, max_file_bytes), false, "bytes of one input file"},
     {"max_nodes", offsetof(fsc_limits, max_nodes), true, "nodes (ops) in a graph"},
     {"max_string", offsetof(fsc_limits, max_string), false, "bytes of one name or string"},
-    {"max_nesting", offsetof(fsc_limits, max_nesting), true, "nesting depth of JSON documents"},
+    {"max_nesting", offsetof(fsc_limits, max_nesting), true, "nesting depth of protobuf messages and JSON documents"},
     {"max_npy_header", offsetof(fsc_limits, max_npy_header), false, "bytes of a .npy header"},
+    {"max_total_bytes", offsetof(fsc_limits, max_total_bytes), false, "bytes of all tensors of a model at once"},
 };
 
 bool fsc_cli_limit(fsc_limits *lim, const char *arg)
@@ -65,7 +66,7 @@ bool fsc_cli_limit(fsc_limits *lim, const char *arg)
             d = &cli_limit_defs[i];
     if (!d) {
         fsc_cli_error("--limit expects NAME=VALUE with NAME one of max_tensor_bytes, max_file_bytes, max_nodes, "
-                      "max_string, max_nesting, max_npy_header (docs/limits.md); got '%s'", arg);
+                      "max_string, max_nesting, max_npy_header, max_total_bytes (docs/limits.md); got '%s'", arg);
         return false;
     }
     /* VALUE: a positive integer, optionally with a binary suffix K, M or G (x1024, x1024^2, x1024^3). */

@@ -21,7 +21,19 @@
  *  5. overflow of the exponent field gives an infinity, in both modes.
  * Zero products and a zero c take no part in the alignment. NaN anywhere, an
  * infinity times zero, or infinities of both signs give NaN; an infinity
- * otherwise gives that infinity. */
+ * otherwise gives that infinity.
+ *
+ * Two refinements, off when zero, reproduce Hopper and Blackwell FP8 units
+ * (tests/fixtures/tensor-cores; docs/arithmetic.md has the evidence):
+ *  - chunks > 1: the block's products are dealt to `chunks` sub-blocks in
+ *    runs of chunk_run (an FP8 k32 instruction with fp16 output adds the
+ *    products k mod 4 in {0, 1} first, then those in {2, 3}); each sub-block
+ *    is steps 1-5 above, its accumulator the previous sub-block's rounded
+ *    result;
+ *  - late_c: c takes no part in the alignment; the products (sub-blocks)
+ *    start from +0, and c is added to their rounded sum at the end with one
+ *    nearest-even rounding (B200 FP8: the product sum truncated to fp32,
+ *    then c added, rounded to nearest). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -87,11 +99,18 @@ static double special(const double *a, const double *b, int K, double c)
     return pos ? INFINITY : -INFINITY;
 }
 
-double fsc_blockfma_step(const double *a, const double *b, int K, double c, const fsc_blockfma *p)
+/* The precision the block rounds its result to: out's, less -extra_bits
+ * when that is negative (Hopper FP8 keeps 13 fraction bits). */
+static int out_precision(const fsc_blockfma *p)
+{
+    return fsc_format_get(p->out)->p + (p->extra_bits < 0 ? p->extra_bits : 0);
+}
+
+/* Steps 1-5 for K <= MAXK products and an accumulator c. */
+static double one_block(const double *a, const double *b, int K, double c, const fsc_blockfma *p)
 {
     const fsc_format *fin = fsc_format_get(p->in), *fout = fsc_format_get(p->out);
     if (!isfinite(c)) return special(a, b, K, c);
-    if (K > MAXK) K = MAXK; /* callers (fsc_blockfma_dot, dot.c) never pass more */
 
     /* Step 1: products as magnitude S (FRAC fraction bits), exponent E and
      * sign; step 2's flag from the largest unnormalised product, then each
@@ -163,9 +182,71 @@ double fsc_blockfma_step(const double *a, const double *b, int K, double c, cons
     if (sum == 0) return 0.0;
 
     /* Step 4: the exact sum, normalised and rounded once. */
-    int pout = fout->p + (p->extra_bits < 0 ? p->extra_bits : 0);
-    return round_out(sum < 0 ? (uint64_t)-sum : (uint64_t)sum, emax - FRAC - extra, sum < 0, pout, fout->emin,
-                     fout->emax, p->rounding, p->subnormals_out);
+    return round_out(sum < 0 ? (uint64_t)-sum : (uint64_t)sum, emax - FRAC - extra, sum < 0, out_precision(p),
+                     fout->emin, fout->emax, p->rounding, p->subnormals_out);
+}
+
+/* late_c's last step: x + y rounded once to the block's output precision,
+ * nearest-even. x is the products' rounded sum (a value of out, or an
+ * infinity), y the finite accumulator input (a value of binary32's grid).
+ * The sum is exact in 64 bits while the exponents are within G of each
+ * other; a smaller y only decides the rounding by its sign (it lies far
+ * inside one rounding interval next to x), so it is kept as one sticky unit. */
+static double add_late(double x, double y, const fsc_blockfma *p)
+{
+    enum { G = 38 }; /* 24-bit significands shifted by G stay below 2^62 */
+    const fsc_format *fout = fsc_format_get(p->out);
+    if (!isfinite(x)) return x;
+    if (x == 0.0 && y == 0.0) return signbit(x) && signbit(y) ? -0.0 : 0.0;
+    int64_t Mx = 0, My = 0;
+    int ex = 0, ey = 0;
+    if (x != 0.0) split(x, 24, -126, &Mx, &ex);
+    if (y != 0.0) split(y, 24, -126, &My, &ey);
+    if (x == 0.0) ex = ey;
+    if (y == 0.0) ey = ex;
+    if (ex < ey) { /* x the operand of the larger exponent */
+        int64_t tm = Mx;
+        int te = ex;
+        double tv = x;
+        Mx = My, ex = ey, x = y;
+        My = tm, ey = te, y = tv;
+    }
+    int d = ex - ey;
+    int64_t sx = Mx << G, sy = d <= G ? My << (G - d) : (My != 0);
+    int64_t s = (signbit(x) ? -sx : sx) + (signbit(y) ? -sy : sy);
+    if (s == 0) return 0.0; /* exact cancellation: +0 under nearest-even */
+    return round_out(s < 0 ? (uint64_t)-s : (uint64_t)s, ex - FRAC - G, s < 0, out_precision(p), fout->emin,
+                     fout->emax, FSC_RND_NEAREST_EVEN, p->subnormals_out);
+}
+
+double fsc_blockfma_step(const double *a, const double *b, int K, double c, const fsc_blockfma *p)
+{
+    if (K > MAXK) K = MAXK; /* callers (fsc_blockfma_dot, dot.c) never pass more */
+    if (p->chunks <= 1 && !p->late_c) return one_block(a, b, K, c, p);
+
+    /* NaN and infinities are decided on the whole block, as one_block does. */
+    bool finite = isfinite(c);
+    for (int k = 0; k < K && finite; k++) finite = isfinite(a[k]) && isfinite(b[k]);
+    if (!finite) return special(a, b, K, c);
+
+    double acc = p->late_c ? 0.0 : c;
+    if (p->chunks <= 1) {
+        acc = one_block(a, b, K, acc, p);
+    } else {
+        int run = p->chunk_run > 0 ? p->chunk_run : 1;
+        double ca[MAXK], cb[MAXK];
+        for (int j = 0; j < p->chunks; j++) {
+            int n = 0;
+            for (int k = 0; k < K; k++) {
+                if ((k / run) % p->chunks != j) continue;
+                ca[n] = a[k];
+                cb[n] = b[k];
+                n++;
+            }
+            acc = one_block(ca, cb, n, acc, p);
+        }
+    }
+    return p->late_c ? add_late(acc, c, p) : acc;
 }
 
 double fsc_blockfma_dot(const double *a, int64_t sa, const double *b, int64_t sb, int64_t K, double c0,

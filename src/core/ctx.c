@@ -12,6 +12,7 @@ fsc_limits fsc_limits_default(void)
     l.max_string = 1 << 16;
     l.max_nesting = 64;
     l.max_npy_header = 1 << 16;
+    l.max_total_bytes = (size_t)16 << 30; /* 16 GiB */
     return l;
 }
 

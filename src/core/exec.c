@@ -4,6 +4,7 @@
  * enters from the caller) is converted to the receiving backend's container
  * and rounded to its storage format, as a real runtime converts at device
  * boundaries. Tensors are freed after their last use. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,17 @@ fsc_status fsc_engine_open_backend(fsc_backend *be, const fsc_graph *g, const fs
 static fsc_status finish_open(fsc_engine *e, const char *config, fsc_status st, fsc_engine **out, fsc_error *err)
 {
     const fsc_graph *g = e->g;
+    if (!st) { /* max_total_bytes: refuse before any backend allocates */
+        size_t elem = 4, limit = e->ctx ? e->ctx->limits.max_total_bytes : fsc_limits_default().max_total_bytes;
+        for (int b = 0; b < e->plan.n_backends; b++)
+            if (container_of(e->plan.backends[b]) == FSC_DT_F64) elem = 8;
+        uint64_t peak = fsc_graph_peak_bytes(g, elem);
+        if (limit && peak > limit)
+            st = fsc_fail(err, FSC_ERR_LIMIT,
+                          "a run needs %" PRIu64 " bytes of tensors at its peak (constants and live intermediates), "
+                          "over the max_total_bytes limit of %zu (raise it with --limit max_total_bytes=N)",
+                          peak, limit);
+    }
     for (int b = 0; !st && b < e->plan.n_backends; b++)
         if (e->plan.backends[b]->vt->prepare) st = e->plan.backends[b]->vt->prepare(e->plan.backends[b], g, err);
     if (!st) {

@@ -195,6 +195,16 @@ int fsc_graph_add_input(fsc_graph *g, const char *name, fsc_dtype dtype, const f
 
 static int attach_constant(fsc_graph *g, int id, fsc_tensor *t, fsc_error *err)
 {
+    /* The loaders' budget for all constants together (max_total_bytes): one
+     * tensor is bounded by max_tensor_bytes, but a file may hold many. */
+    if (g->max_const_bytes && t->nbytes > g->max_const_bytes - g->const_bytes) {
+        fsc_fail(err, FSC_ERR_LIMIT,
+                 "constant '%s' would bring the model's constants to %zu bytes, over the max_total_bytes limit of %zu "
+                 "(raise it with --limit max_total_bytes=N)",
+                 g->values[id].name ? g->values[id].name : "?", g->const_bytes + t->nbytes, g->max_const_bytes);
+        fsc_tensor_free(t);
+        return -1;
+    }
     fsc_tensor *c = fsc_malloc(sizeof *c, "a constant", err);
     if (!c) {
         fsc_tensor_free(t);
@@ -203,6 +213,7 @@ static int attach_constant(fsc_graph *g, int id, fsc_tensor *t, fsc_error *err)
     *c = *t;
     memset(t, 0, sizeof *t);
     g->values[id].constant = c;
+    g->const_bytes += c->nbytes;
     return id;
 }
 
@@ -363,6 +374,7 @@ fsc_graph *fsc_graph_clone(const fsc_graph *g, fsc_error *err)
     c->outputs = fsc_calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof(int), "outputs", err);
     if (!c->values || !c->nodes || !c->inputs || !c->outputs) goto fail;
     c->cap_values = g->n_values ? g->n_values : 1;
+    c->const_bytes = g->const_bytes; /* the clone carries no budget: max_const_bytes stays 0 */
     c->cap_nodes = g->n_nodes ? g->n_nodes : 1;
     for (int i = 0; i < g->n_values; i++) {
         fsc_value *d = &c->values[i];

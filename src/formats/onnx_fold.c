@@ -45,12 +45,12 @@ static void strides(const fsc_shape *s, int64_t *st)
 }
 
 /* Evaluates node nd of scratch graph g (all inputs integer constants) into *out. */
-static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, fsc_tensor *out, fsc_error *err)
+static fsc_status eval_node(const fsc_graph *g, const fsc_node *nd, size_t max_bytes, fsc_tensor *out, fsc_error *err)
 {
     const fsc_value *ov = &g->values[nd->out[0]];
     fsc_dtype odt = ov->dtype;
     if (!is_int(odt)) return fsc_fail(err, FSC_ERR_UNSUPPORTED, "not an integer result");
-    fsc_status st = fsc_tensor_alloc(out, odt, &ov->shape, 0, err);
+    fsc_status st = fsc_tensor_alloc(out, odt, &ov->shape, max_bytes, err);
     if (st) return st;
     const fsc_tensor *a = g->values[nd->in[0]].constant;
     const fsc_tensor *b = nd->n_in > 1 && nd->in[1] >= 0 ? g->values[nd->in[1]].constant : NULL;
@@ -201,7 +201,7 @@ fsc_status onnx_try_fold(onnx_rd *r, bool *done)
     fsc_tensor out;
     memset(&out, 0, sizeof out);
     if (!st && scratch->n_nodes == 1) {
-        if (eval_node(scratch, &scratch->nodes[0], &out, &e)) {
+        if (eval_node(scratch, &scratch->nodes[0], r->ctx->limits.max_tensor_bytes, &out, &e)) {
             /* Not evaluable here (e.g. a float result): translate for real instead. */
             fsc_graph_free(scratch);
             return FSC_OK;

@@ -16,6 +16,7 @@
 #include "flipscope/onnx.h"
 #include "core/half.h"
 #include "formats/onnx_internal.h"
+#include "formats/pb_nesting.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "ONNX raw_data is little-endian; this reader copies it as is"
@@ -900,6 +901,8 @@ static fsc_status parse_named(const char *file, const void *buf, size_t len, con
         return fsc_fail(err, FSC_ERR_LIMIT,
                         "%s: %zu bytes, over the max_file_bytes limit of %zu (raise it with --limit max_file_bytes=N)",
                         file, len, ctx->limits.max_file_bytes);
+    fsc_status nst = fsc_pb_check_nesting(file, (const uint8_t *)buf, len, &onnx__model_proto__descriptor, ctx->limits.max_nesting, err);
+    if (nst) return nst;
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m)
         return fsc_fail(err, FSC_ERR_FORMAT, "%s: not a valid ONNX protobuf (truncated or not an ONNX file)", file);
@@ -915,7 +918,10 @@ static fsc_status parse_named(const char *file, const void *buf, size_t len, con
     r.g = fsc_graph_new(m->graph && m->graph->name ? m->graph->name : "onnx", &e);
     fsc_status st;
     if (!r.g) st = fsc_fail(err, e.code, "%s: %s", file, e.msg);
-    else st = translate(&r, m);
+    else {
+        r.g->max_const_bytes = ctx->limits.max_total_bytes;
+        st = translate(&r, m);
+    }
     names_free(&r.inits);
     names_free(&r.pend_names);
     for (int i = 0; i < r.n_pend; i++) {

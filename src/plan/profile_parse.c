@@ -237,6 +237,12 @@ static fsc_status arith_key(parser *ps, fsc_profile_arith *pa, const token *t)
         a->block_fma.extra_bits = (int)v;
         return FSC_OK;
     }
+    if (!strcmp(k, "bfma_chunks") || !strcmp(k, "bfma_chunk_run")) {
+        if ((st = parse_int(ps, t, 0, 256, &v))) return st;
+        *(!strcmp(k, "bfma_chunks") ? &a->block_fma.chunks : &a->block_fma.chunk_run) = (int)v;
+        return FSC_OK;
+    }
+    if (!strcmp(k, "bfma_late_c")) return parse_bool(ps, t, &a->block_fma.late_c);
     if (!strcmp(k, "bfma_in_truncate")) return parse_bool(ps, t, &a->block_fma.in_truncate);
     if (!strcmp(k, "bfma_subnormals_out")) {
         if ((st = parse_bool(ps, t, &b))) return st;

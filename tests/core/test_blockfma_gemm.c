@@ -111,6 +111,8 @@ static void test_gemm_other_presets(void **state)
     check_gemm("h100-tf32", 3, 40, 5);
     check_gemm("b200-bf16", 3, 50, 4);
     check_gemm("h100-e4m3", 3, 64, 3);
+    check_gemm("b200-e4m3", 3, 70, 3); /* late_c: 2 blocks of 32 and a partial block of 6 */
+    check_gemm("b200-e5m2", 2, 33, 2);
 }
 
 /* conv2d: one output channel of a 3x3 conv over 4 input channels (K = 36,

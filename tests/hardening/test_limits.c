@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "flipscope/exec.h"
 #include "flipscope/mlpackage.h"
 #include "flipscope/model_io.h"
 #include "flipscope/onnx.h"
@@ -180,25 +181,134 @@ static void test_mlpackage_max_nesting(void **state)
     size_t len;
     fsc_error err;
     assert_int_equal(fsc_read_file(path, 0, &buf, &len, &err), FSC_OK);
-    /* Add a member nested 12 levels deep (the object, "x", 10 arrays, the number). */
+    /* Add a member nested 30 levels deep (the object, 28 arrays, the number):
+     * deeper than the package's Model protobuf (13), so the JSON check decides. */
     const char *brace = strchr(buf, '{');
     assert_non_null(brace);
-    char *doc = malloc(len + 64);
+    char *doc = malloc(len + 128);
     assert_non_null(doc);
-    snprintf(doc, len + 64, "{\"x\": [[[[[[[[[[1]]]]]]]]]], %s", brace + 1);
+    snprintf(doc, len + 128, "{\"x\": %.28s1%.28s, %s", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "]]]]]]]]]]]]]]]]]]]]]]]]]]]]", brace + 1);
     assert_int_equal(fsc_write_file_atomic(path, doc, strlen(doc), &err), FSC_OK);
     free(doc);
     free(buf);
     fsc_ctx ctx = fsc_ctx_default();
     fsc_graph *g = NULL;
-    assert_int_equal(fsc_mlpackage_load(pkg, &ctx, &g, &err), FSC_OK); /* 12 <= default 64 */
+    assert_int_equal(fsc_mlpackage_load(pkg, &ctx, &g, &err), FSC_OK); /* 30 <= default 64 */
     fsc_graph_free(g);
-    ctx.limits.max_nesting = 11;
+    ctx.limits.max_nesting = 29;
     assert_int_equal(fsc_mlpackage_load(pkg, &ctx, &g, &err), FSC_ERR_LIMIT);
     assert_limit_msg(&err, "max_nesting");
-    assert_non_null(strstr(err.msg, "12 levels"));
-    ctx.limits.max_nesting = 12;
+    assert_non_null(strstr(err.msg, "30 levels"));
+    ctx.limits.max_nesting = 30;
     assert_int_equal(fsc_mlpackage_load(pkg, &ctx, &g, &err), FSC_OK);
+    fsc_graph_free(g);
+}
+
+/* ONNX nesting: ModelProto > GraphProto > ValueInfoProto > TypeProto >
+ * TypeProto.Tensor > TensorShapeProto > Dimension is 7 levels, the deepest
+ * path of the fixture (its inputs have shapes). */
+static void test_onnx_max_nesting(void **state)
+{
+    (void)state;
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_graph *g = NULL;
+    fsc_error err;
+    ctx.limits.max_nesting = 6;
+    assert_int_equal(fsc_onnx_load(ONNX_MODEL, &ctx, &g, &err), FSC_ERR_LIMIT);
+    assert_null(g);
+    assert_limit_msg(&err, "max_nesting");
+    assert_non_null(strstr(err.msg, "protobuf messages nested more than 6 levels"));
+    ctx.limits.max_nesting = 7;
+    assert_int_equal(fsc_onnx_load(ONNX_MODEL, &ctx, &g, &err), FSC_OK);
+    fsc_graph_free(g);
+}
+
+/* Core ML nesting: the package of the fixture nests its Model protobuf 13
+ * levels deep (Model > MLProgram > functions entry > Function > block entry >
+ * Block > Operation > inputs entry > Argument > Binding > Value > ... ), its
+ * Manifest.json only 4, so the protobuf check is what a limit of 12 hits. */
+static void test_mlpackage_protobuf_nesting(void **state)
+{
+    (void)state;
+    const char *pkg = save_package();
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_graph *g = NULL;
+    fsc_error err;
+    ctx.limits.max_nesting = 12;
+    assert_int_equal(fsc_mlpackage_load(pkg, &ctx, &g, &err), FSC_ERR_LIMIT);
+    assert_limit_msg(&err, "max_nesting");
+    assert_non_null(strstr(err.msg, "protobuf messages nested more than 12 levels"));
+    ctx.limits.max_nesting = 13;
+    assert_int_equal(fsc_mlpackage_load(pkg, &ctx, &g, &err), FSC_OK);
+    fsc_graph_free(g);
+}
+
+/* max_total_bytes at load: the model's constants together. The limit equal
+ * to what they take loads; one byte less is refused. */
+static void test_onnx_max_total_bytes_constants(void **state)
+{
+    (void)state;
+    fsc_ctx ctx = fsc_ctx_default();
+    fsc_graph *g = NULL;
+    fsc_error err;
+    assert_int_equal(fsc_onnx_load(ONNX_MODEL, &ctx, &g, &err), FSC_OK);
+    size_t need = g->const_bytes;
+    fsc_graph_free(g);
+    assert_true(need >= 48); /* two float vectors of 6, at least */
+    ctx.limits.max_total_bytes = need;
+    assert_int_equal(fsc_onnx_load(ONNX_MODEL, &ctx, &g, &err), FSC_OK);
+    fsc_graph_free(g);
+    ctx.limits.max_total_bytes = need - 1;
+    assert_int_equal(fsc_onnx_load(ONNX_MODEL, &ctx, &g, &err), FSC_ERR_LIMIT);
+    assert_null(g);
+    assert_limit_msg(&err, "max_total_bytes");
+}
+
+static int relu_of(fsc_graph *g, int x, const char *out)
+{
+    fsc_node_spec sp = {.op = FSC_OP_RELU, .name = out, .n_in = 1, .in = &x, .n_out = 1, .out_names = &out};
+    int n = fsc_graph_add_node(g, &sp, NULL);
+    assert_true(n >= 0);
+    return g->nodes[n].out[0];
+}
+
+/* max_total_bytes when an engine opens: x [1,1000] f32 -> relu a -> relu b
+ * -> relu y (output). Hand count with 4-byte floats: x 4000 + a 4000 = 8000;
+ * b: 12000, then a is freed (8000); y: 12000, then b is freed. Peak 12000
+ * (24000 with 8-byte floats). A 1000-element initializer nobody reads adds
+ * its 4000 bytes throughout. */
+static void test_engine_max_total_bytes(void **state)
+{
+    (void)state;
+    fsc_graph *g = fsc_graph_new("t", NULL);
+    int64_t d[2] = {1, 1000};
+    fsc_shape s = fsc_shape_make(2, d);
+    int x = fsc_graph_add_input(g, "x", FSC_DT_F32, &s, NULL);
+    int y = relu_of(g, relu_of(g, relu_of(g, x, "a"), "b"), "y");
+    assert_int_equal(fsc_graph_add_output(g, y, NULL), FSC_OK);
+    assert_int_equal(fsc_graph_peak_bytes(g, 4), 12000);
+    assert_int_equal(fsc_graph_peak_bytes(g, 8), 24000);
+    fsc_tensor t;
+    assert_int_equal(fsc_tensor_alloc(&t, FSC_DT_F32, &s, 0, NULL), FSC_OK);
+    assert_true(fsc_graph_add_initializer(g, "unused", FSC_DT_F32, &t, NULL) >= 0);
+    assert_int_equal(fsc_graph_peak_bytes(g, 4), 16000);
+
+    fsc_ctx ctx = fsc_ctx_default();
+    ctx.threads = 1;
+    fsc_engine *e = NULL;
+    fsc_error err;
+    ctx.limits.max_total_bytes = 16000;
+    assert_int_equal(fsc_engine_open("emu:fp32", g, &ctx, &e, &err), FSC_OK);
+    fsc_engine_close(e);
+    e = NULL;
+    ctx.limits.max_total_bytes = 15999;
+    assert_int_equal(fsc_engine_open("emu:fp32", g, &ctx, &e, &err), FSC_ERR_LIMIT);
+    assert_null(e);
+    assert_limit_msg(&err, "max_total_bytes");
+    assert_non_null(strstr(err.msg, "16000 bytes"));
+    ctx.limits.max_total_bytes = 31999; /* fp64 holds floats in 8 bytes: 32000 */
+    assert_int_equal(fsc_engine_open("emu:fp64", g, &ctx, &e, &err), FSC_ERR_LIMIT);
+    assert_non_null(strstr(err.msg, "32000 bytes"));
     fsc_graph_free(g);
 }
 
@@ -235,6 +345,15 @@ static void test_cli_limit_option(void **state)
     assert_int_equal(run_cli("inspect --limit max_nodes=-3 " ONNX_MODEL, out, sizeof out), 2);
     assert_non_null(strstr(out, "positive integer"));
     assert_int_equal(run_cli("inspect --limit max_nodes " ONNX_MODEL, out, sizeof out), 2);
+    /* the limits of this round: protobuf nesting and total bytes */
+    assert_int_equal(run_cli("inspect --limit max_nesting=2 " ONNX_MODEL, out, sizeof out), 2);
+    assert_non_null(strstr(out, "max_nesting limit of 2"));
+    /* a configuration that cannot open is a FAILED row, the probe goes on (exit 0) */
+    assert_int_equal(run_cli("drift --runs 1 --configs emu:fp32 --limit max_total_bytes=100 " ONNX_MODEL, out,
+                             sizeof out), 0);
+    assert_non_null(strstr(out, "FAILED"));
+    assert_non_null(strstr(out, "needs 480 bytes of tensors at its peak"));
+    assert_non_null(strstr(out, "max_total_bytes limit of 100"));
 }
 
 int main(void)
@@ -248,6 +367,10 @@ int main(void)
         cmocka_unit_test(test_npy_max_tensor_bytes),
         cmocka_unit_test_setup_teardown(test_mlpackage_max_nodes_and_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mlpackage_max_nesting, setup, teardown),
+        cmocka_unit_test(test_onnx_max_nesting),
+        cmocka_unit_test_setup_teardown(test_mlpackage_protobuf_nesting, setup, teardown),
+        cmocka_unit_test(test_onnx_max_total_bytes_constants),
+        cmocka_unit_test(test_engine_max_total_bytes),
         cmocka_unit_test(test_cli_limit_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,7 @@ static void test_every_key(void **state)
         "   accum=fp16 order=blocked block=7 rounding=nearest_away reduce=fp64 reduce_order=pairwise \\\n"
         "   transcendental=storage quant=integer quant_rounding=toward_zero quant_compute=fp32 requant=half_up \\\n"
         "   requant_fixed_point=yes bfma_block=4 bfma_extra_bits=-3 bfma_rounding=toward_zero bfma_out=fp16 \\\n"
-        "   bfma_in=bf16 bfma_in_truncate=true bfma_subnormals_out=no \\\n"
+        "   bfma_in=bf16 bfma_in_truncate=true bfma_subnormals_out=no bfma_chunks=2 bfma_chunk_run=2 bfma_late_c=yes \\\n"
         "   stands_for=\"a \\\"quoted\\\" device # not a comment\" certainty='x'  # trailing comment\n"
         "arith hi base=lo storage=fp32\n"
         "device d1 arith=lo ops=conv2d,gemm,silu dtypes=float16,int8 max_rank=5 max_kernel=11 accelerator=yes \\\n"
@@ -70,6 +70,9 @@ static void test_every_key(void **state)
     assert_int_equal(a->block_fma.in, FSC_FMT_BF16);
     assert_true(a->block_fma.in_truncate);
     assert_false(a->block_fma.subnormals_out);
+    assert_int_equal(a->block_fma.chunks, 2);
+    assert_int_equal(a->block_fma.chunk_run, 2);
+    assert_true(a->block_fma.late_c);
     assert_string_equal(a->stands_for, "a \"quoted\" device # not a comment");
     assert_string_equal(a->certainty, "'x'");
     /* An arith based on another of the same file inherits everything but what it overrides. */

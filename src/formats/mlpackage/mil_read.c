@@ -1115,6 +1115,7 @@ fsc_status fsc_mlp_model_to_graph(const Mlp_Model *m, fsc_mlp_blob_resolver reso
     fsc_graph *g = fsc_graph_new("main", err);
     if (!g) return err ? err->code : FSC_ERR_NOMEM;
     fsc_limits lim = ctx ? ctx->limits : fsc_limits_default();
+    g->max_const_bytes = lim.max_total_bytes;
     fsc_error local;
     rd r = {.g = g, .lim = &lim, .resolve = resolve, .user = user, .blk = blk, .err = err ? err : &local};
     fsc_status st = read_inputs(&r, f);

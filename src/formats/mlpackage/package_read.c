@@ -9,6 +9,7 @@
 #include "flipscope/mlpackage.h"
 #include "flipscope/model_io.h"
 #include "formats/mlpackage/mlp_internal.h"
+#include "formats/pb_nesting.h"
 
 /* ---- blob resolvers ---------------------------------------------------- */
 
@@ -116,6 +117,9 @@ static fsc_status parse_with(const void *buf, size_t len, fsc_mlp_blob_resolver 
         return fsc_fail(err, FSC_ERR_LIMIT,
                         "model of %zu bytes is over the max_file_bytes limit of %zu (raise it with --limit "
                         "max_file_bytes=N)", len, max_file);
+    int max_nesting = ctx ? ctx->limits.max_nesting : fsc_limits_default().max_nesting;
+    fsc_status nst = fsc_pb_check_nesting("Core ML model", (const uint8_t *)buf, len, &core_ml__specification__model__descriptor, max_nesting, err);
+    if (nst) return nst;
     Mlp_Model *m = core_ml__specification__model__unpack(NULL, len, buf);
     if (!m) return fsc_fail(err, FSC_ERR_FORMAT, "not a valid Core ML Model protobuf");
     fsc_status st = fsc_mlp_model_to_graph(m, resolve, user, ctx, out, err);
