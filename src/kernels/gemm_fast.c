@@ -215,7 +215,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
 #pragma omp atomic write
             st_all = FSC_ERR_NOMEM;
         }
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1) /* tasks are large; a thread slowed by a neighbour takes fewer */
         for (int64_t t = 0; t < tasks; t++) {
             if (!tile || !acc || !part) continue;
             int64_t j = t / ntiles, n0 = (t % ntiles) * NT, nn = N - n0 < NT ? N - n0 : NT;
