@@ -545,6 +545,51 @@ static void test_round_operand(void **state)
     }
 }
 
+/* Operand rounding inside the conv fill (storage wider than the operand): tf32,
+ * bf16 and fp16 operands nearest-even (vector forms), bf16 toward zero (element
+ * by element), and an fp64 container with a tf32 operand (the engine rounds its
+ * tile). Fast against reference on every variant and 1..3 threads. */
+static void test_conv_operand_rounding(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 32);
+    struct { const char *base; fsc_format_id operand; fsc_rounding rnd; } v[] = {
+        {"fp32", FSC_FMT_TF32, FSC_RND_NEAREST_EVEN}, {"fp32", FSC_FMT_BF16, FSC_RND_NEAREST_EVEN},
+        {"fp32", FSC_FMT_FP16, FSC_RND_NEAREST_EVEN}, {"fp32", FSC_FMT_BF16, FSC_RND_TOWARD_ZERO},
+        {"fp64", FSC_FMT_TF32, FSC_RND_NEAREST_EVEN},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        fsc_arith a = *fsc_arith_preset(v[i].base);
+        a.operand = v[i].operand;
+        a.operand_rounding = v[i].rnd;
+        assert_true(fsc_fastmm_eligible(&a, kt_container(&a)));
+        for (int t = 0; t < 3; t++) {
+            convcase c = random_case(&r);
+            if (t == 0) c = (convcase){1, 5, 9, 37, 7, 3, 3, 1, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}, true};
+            convt T = make_conv(&c, &a, &r);
+            kt_fill(&T.x, &r, 3.0, a.storage); /* full-precision inputs: the rounding matters */
+            fsc_tensor ref;
+            assert_int_equal(fsc_tensor_clone(&ref, &T.y, NULL), FSC_OK);
+            fsc_ctx c1 = ctx_threads(1);
+            assert_int_equal(fsc_k_conv2d_ref(&c.at, &T.x, &T.w, c.bias ? &T.b : NULL, &a, &c1, &ref, NULL), FSC_OK);
+            for (int isa = 0; isa <= 2; isa++)
+                for (int th = 1; th <= 3; th++) {
+                    char e[8];
+                    snprintf(e, sizeof e, "%d", isa);
+                    setenv("FSC_KERNEL_ISA", e, 1);
+                    fsc_ctx cx = ctx_threads(th);
+                    memset(T.y.data, 0xff, T.y.nbytes);
+                    assert_int_equal(fsc_k_conv2d(&c.at, &T.x, &T.w, c.bias ? &T.b : NULL, &a, &cx, &T.y, NULL), FSC_OK);
+                    kt_assert_same_bits(&T.y, &ref, "conv operand rounding");
+                }
+            unsetenv("FSC_KERNEL_ISA");
+            fsc_tensor_free(&ref);
+            free_conv(&T);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,7 +599,7 @@ int main(void)
         cmocka_unit_test(test_matmul),              cmocka_unit_test(test_non_fast_models),
         cmocka_unit_test(test_matmul_fast_bit_identical), cmocka_unit_test(test_blocked_fast_bit_identical),
         cmocka_unit_test(test_acc16_overflow),      cmocka_unit_test(test_epilogue_variants),
-        cmocka_unit_test(test_round_operand),
+        cmocka_unit_test(test_round_operand),       cmocka_unit_test(test_conv_operand_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
