@@ -1,6 +1,7 @@
 /* kernel_bench.c: times the conv kernels and one inference of the built-in
  * model per preset (not a test: timings vary). Usage:
- *   kernel_bench [threads] [runs]      (FSC_KERNEL_ISA=0 pins the portable path) */
+ *   kernel_bench [threads] [runs] [preset ...]   (FSC_KERNEL_ISA=0 pins the portable path;
+ *   presets default to fp32 fp16 bf16 tf32 fp16-acc16 fp64, e.g. h100-fp16 for the block-FMA engine) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -54,10 +55,16 @@ int main(int argc, char **argv)
     fsc_ctx ctx = fsc_ctx_default();
     ctx.threads = threads;
     fsc_error err = {0};
-    const char *names[] = {"fp32", "fp16", "bf16", "tf32", "fp16-acc16", "fp64"};
+    const char *defaults[] = {"fp32", "fp16", "bf16", "tf32", "fp16-acc16", "fp64"};
+    const char *const *names = argc > 3 ? (const char *const *)argv + 3 : defaults;
+    int n_names = argc > 3 ? argc - 3 : 6;
     printf("threads %d, isa %d\n", threads, fsc_fastmm_isa(-1));
-    for (int p = 0; p < 6; p++) {
+    for (int p = 0; p < n_names; p++) {
         const fsc_arith *a = fsc_arith_preset(names[p]);
+        if (!a) {
+            fprintf(stderr, "kernel_bench: unknown preset %s\n", names[p]);
+            return 2;
+        }
         fsc_dtype dt = a->storage == FSC_FMT_FP64 ? FSC_DT_F64 : FSC_DT_F32;
         int64_t xd[4] = {1, 64, 224, 224}, wd[4] = {64, 64, 3, 3}, bd[1] = {64};
         fsc_shape xs = fsc_shape_make(4, xd), ws = fsc_shape_make(4, wd), bs = fsc_shape_make(1, bd);

@@ -55,6 +55,21 @@ END {
   }
 }' "$tmp/rows"
 
+# Tensor-core block-FMA emulation (issue 11: within 3x of emu:fp16): both in each round, median over rounds.
+for r in $(seq "$ROUNDS"); do
+    "$build/bench_model" --threads "$THREADS" --reps "$REPS" --model "$seed" emu:fp16 emu:h100-fp16 | grep '^emu:' >>"$tmp/bfma"
+done
+awk '
+{ n[$1]++; v[$1, n[$1]] = $2 }
+END {
+  for (nm in n) {
+    c = n[nm]; for (a = 1; a <= c; a++) s[a] = v[nm, a];
+    for (a = 1; a <= c; a++) for (b = a + 1; b <= c; b++) if (s[b] < s[a]) { t = s[a]; s[a] = s[b]; s[b] = t }
+    med[nm] = s[int((c + 1) / 2)];
+  }
+  printf "block FMA: emu:h100-fp16 %.1f ms, emu:fp16 %.1f ms: %.2fx (issue 11 target: within 3x)\n", med["emu:h100-fp16"], med["emu:fp16"], med["emu:h100-fp16"] / med["emu:fp16"];
+}' "$tmp/bfma"
+
 if [ -x /usr/bin/time ]; then
     rss=$(/usr/bin/time -v "$build/bench_model" --threads "$THREADS" --reps 1 --model "$seed" emu:fp32 2>&1 >/dev/null \
           | awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }')

@@ -61,6 +61,13 @@ fsc_status fsc_engine_open(const char *config, const fsc_graph *g, const fsc_ctx
  * (one per graph output) with new tensors in F64 containers. opts may be NULL. */
 fsc_status fsc_engine_run(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *outputs, const fsc_run_opts *opts,
                           fsc_error *err);
+/* fsc_engine_run that also hands over every node output: keep holds
+ * g->n_values tensors, zeroed by the caller; each node output is moved to
+ * keep[value] once the run no longer needs it, instead of being freed
+ * (localize keeps them all without copying). The caller frees them with
+ * fsc_tensor_free, also after a failed run. */
+fsc_status fsc_engine_run_keep(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *outputs, const fsc_run_opts *opts,
+                               fsc_tensor *keep, fsc_error *err);
 /* Runs a single node on given input tensors (isolated error in localize):
  * in[i] for g->nodes[node].in[i], constants may be NULL (the engine's own
  * prepared constants are used). Allocates out[0 .. n_out). */

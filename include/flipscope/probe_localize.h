@@ -126,7 +126,10 @@ typedef struct fsc_localize_result {
     int margin_skipped;        /* patch steps proved identical to the previous one and skipped */
     /* cost */
     size_t peak_bytes;     /* tensors held by the probe at once (taps + patching working set) */
-    double seconds_reference, seconds_target, seconds_isolated, seconds_margin;
+    double seconds_reference, seconds_target, seconds_isolated, seconds_margin; /* wall clock */
+    /* process CPU seconds (all threads) of the tapped runs, the accumulated
+     * comparison, the isolated runs and the margin attribution */
+    double cpu_reference, cpu_target, cpu_compare, cpu_isolated, cpu_margin;
 } fsc_localize_result;
 
 /* Opens reference and target configurations on g and localizes (below). */

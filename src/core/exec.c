@@ -94,7 +94,7 @@ static fsc_status convert_for(const fsc_backend *b, const fsc_value *v, const fs
         if (src->dtype == FSC_DT_F64) {
             const double *x = src->data;
             if (half)
-                for (int64_t i = 0; i < n; i++) d[i] = ROUND_HALF(x[i]);
+                fsc_round_half_f64(x, d, n); /* vectorised; same values as ROUND_HALF */
             else
                 for (int64_t i = 0; i < n; i++) d[i] = (float)x[i];
         } else {
@@ -246,10 +246,16 @@ typedef struct run_state {
     fsc_tensor *vals;  /* [n_values] */
     int *home;         /* [n_values]: producing backend, -2 for caller inputs, -1 none yet */
     fsc_tensor *conv;  /* [n_backends][n_values] converted copies */
+    fsc_tensor *keep;  /* fsc_engine_run_keep's, or NULL */
 } run_state;
 
+/* Done with value v: a node output goes to keep when asked, else is freed. */
 static void free_value(const fsc_engine *e, run_state *rs, int v)
 {
+    if (rs->keep && rs->home[v] >= 0 && rs->vals[v].data && !rs->keep[v].data) {
+        rs->keep[v] = rs->vals[v];
+        memset(&rs->vals[v], 0, sizeof rs->vals[v]);
+    }
     fsc_tensor_free(&rs->vals[v]);
     for (int b = 0; b < e->plan.n_backends; b++) fsc_tensor_free(&rs->conv[(size_t)b * (size_t)e->g->n_values + (size_t)v]);
 }
@@ -286,14 +292,14 @@ static bool whole_graph(const fsc_engine *e)
 /* Runs the graph in one call of a whole-graph backend; graph outputs land in
  * rs->vals, intermediates it reported are handed to the tap node by node. */
 static fsc_status run_whole(fsc_engine *e, const fsc_tensor *inputs, run_state *rs, const fsc_run_opts *opts,
-                            fsc_error *err)
+                            fsc_tensor *keep, fsc_error *err)
 {
     const fsc_graph *g = e->g;
     fsc_backend *be = e->plan.backends[0];
     bool tap = opts && opts->tap;
     fsc_tensor *vals = fsc_calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *vals, "run values", err);
     if (!vals) return FSC_ERR_NOMEM;
-    fsc_status st = be->vt->run_graph(be, g, inputs, vals, tap, err);
+    fsc_status st = be->vt->run_graph(be, g, inputs, vals, tap || keep, err);
     for (int i = 0; !st && tap && i < g->n_nodes; i++) {
         const fsc_node *n = &g->nodes[i];
         if (e->plan.node_backend[i] < 0 || n->n_out > 8) continue;
@@ -312,10 +318,17 @@ static fsc_status run_whole(fsc_engine *e, const fsc_tensor *inputs, run_state *
             st = fsc_fail(err, FSC_ERR_IO, "%s did not produce output '%s'", be->name, g->values[v].name);
         else if (!rs->vals[v].data) {
             rs->vals[v] = vals[v];
+            rs->home[v] = 0;
             memset(&vals[v], 0, sizeof vals[v]);
         }
     }
-    for (int v = 0; v < g->n_values; v++) fsc_tensor_free(&vals[v]);
+    for (int v = 0; v < g->n_values; v++) {
+        if (keep && vals[v].data && !keep[v].data && !g->values[v].constant && rs->home[v] != -2) {
+            keep[v] = vals[v];
+            memset(&vals[v], 0, sizeof vals[v]);
+        }
+        fsc_tensor_free(&vals[v]);
+    }
     free(vals);
     return st;
 }
@@ -323,12 +336,19 @@ static fsc_status run_whole(fsc_engine *e, const fsc_tensor *inputs, run_state *
 fsc_status fsc_engine_run(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *outputs, const fsc_run_opts *opts,
                           fsc_error *err)
 {
+    return fsc_engine_run_keep(e, inputs, outputs, opts, NULL, err);
+}
+
+fsc_status fsc_engine_run_keep(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *outputs, const fsc_run_opts *opts,
+                               fsc_tensor *keep, fsc_error *err)
+{
     const fsc_graph *g = e->g;
     size_t nv = (size_t)(g->n_values ? g->n_values : 1);
     run_state rs;
     rs.vals = fsc_calloc(nv, sizeof *rs.vals, "run values", err);
     rs.home = fsc_malloc(nv * sizeof(int), "run values", err);
     rs.conv = fsc_calloc((size_t)e->plan.n_backends * nv, sizeof *rs.conv, "run values", err);
+    rs.keep = keep;
     fsc_status st = (!rs.vals || !rs.home || !rs.conv) ? FSC_ERR_NOMEM : FSC_OK;
     for (size_t v = 0; !st && v < nv; v++) rs.home[v] = -1;
     for (int i = 0; !st && i < g->n_inputs; i++) {
@@ -348,7 +368,7 @@ fsc_status fsc_engine_run(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *o
         st = fsc_tensor_clone(&rs.vals[v], &inputs[i], err);
         rs.home[v] = -2;
     }
-    if (!st && whole_graph(e)) st = run_whole(e, inputs, &rs, opts, err);
+    if (!st && whole_graph(e)) st = run_whole(e, inputs, &rs, opts, keep, err);
     const fsc_tensor *in[64];
     for (int i = 0; !st && !whole_graph(e) && i < g->n_nodes; i++) {
         const fsc_node *n = &g->nodes[i];
@@ -395,7 +415,10 @@ fsc_status fsc_engine_run(fsc_engine *e, const fsc_tensor *inputs, fsc_tensor *o
     if (st)
         for (int k = 0; k < done; k++) fsc_tensor_free(&outputs[k]);
     if (rs.vals)
-        for (size_t v = 0; v < nv; v++) fsc_tensor_free(&rs.vals[v]);
+        for (size_t v = 0; v < nv; v++) {
+            if (rs.home && rs.conv) free_value(e, &rs, (int)v); /* node outputs to keep */
+            else fsc_tensor_free(&rs.vals[v]);
+        }
     if (rs.conv)
         for (size_t k = 0; k < (size_t)e->plan.n_backends * nv; k++) fsc_tensor_free(&rs.conv[k]);
     free(rs.vals);

@@ -88,6 +88,8 @@ static inline double round_in(double x, fsc_format_id in, bool truncate)
     return x;
 }
 
+double fsc_k_blockfma_in(double x, fsc_format_id in, bool truncate) { return round_in(x, in, truncate); }
+
 /* The tensor-core dot product: blocks of block_fma.block terms, each block's
  * operands rounded to block_fma.in (skipped where the contract already makes
  * them values of it: x holds activations, w weights or activations), chained

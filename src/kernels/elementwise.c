@@ -192,6 +192,9 @@ static double binary_rounded(fsc_op op, double u, double v, fsc_format_id f)
     case FSC_OP_ADD: return fsc_kadd(u, v, f, FSC_RND_NEAREST_EVEN);
     case FSC_OP_SUB: return fsc_kadd(u, -v, f, FSC_RND_NEAREST_EVEN);
     case FSC_OP_MUL: {
+        /* In fp64 the double product is already the correctly rounded one
+         * (fsc_round_exact2 would return it): skip the exact error. */
+        if (f == FSC_FMT_FP64) return u * v;
         double p = u * v, e = fma(u, v, -p);
         if (e == 0.0 || !isfinite(p)) return fsc_kround(p, f);
         return fsc_round_exact2(p, e, f, fsc_round_default());

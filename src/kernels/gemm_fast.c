@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm_bfma.h"
 #include "kernels/gemm_fast.h"
 #include "kernels/kutil.h"
 #include "kernels/ukernels.h"
@@ -153,6 +154,7 @@ int fsc_fastmm_isa(int max_isa)
 
 bool fsc_fastmm_eligible(const fsc_arith *a, fsc_dtype container)
 {
+    if (a->block_fma.block > 0) return fsc_bfma_eligible(a, container); /* tensor-core models: gemm_bfma.c */
     if (a->block_fma.block > 0 || a->rounding != FSC_RND_NEAREST_EVEN || a->product != FSC_FMT_FP64)
         return false;
     if (a->order != FSC_ORDER_SEQUENTIAL && !(a->order == FSC_ORDER_BLOCKED && a->block >= 1)) return false;
@@ -173,6 +175,7 @@ fsc_status fsc_fastmm_run(const fsc_fastmm_job *job, const fsc_arith *a, const f
 fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, const fsc_ctx *ctx, int max_isa,
                               fsc_error *err)
 {
+    if (a->block_fma.block > 0) return fsc_bfma_run(job, a, ctx, max_isa, err);
     bool f64 = job->y->dtype == FSC_DT_F64;
     fsc_uk_kind kd = f64 ? FSC_UK_F64 : (a->accum == FSC_FMT_FP16 ? FSC_UK_ACC16 : FSC_UK_F32);
     bool blocked = a->order == FSC_ORDER_BLOCKED;

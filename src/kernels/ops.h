@@ -79,5 +79,8 @@ fsc_status fsc_k_dequantize(const fsc_attr_quant *at, const fsc_tensor *q, const
 
 /* Why the dot-product kernels cannot run a (NULL when they can). */
 const char *fsc_k_dot_unsupported(const fsc_arith *a);
+/* An operand as fsc_dot_ref's block FMA reads it: rounded to the block's
+ * input format, by truncation when truncate (TF32 read from fp32). */
+double fsc_k_blockfma_in(double x, fsc_format_id in, bool truncate);
 
 #endif

@@ -27,26 +27,21 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Tap state: a clone of every node output, by value id. A failed clone is
- * remembered (a tap cannot return an error). */
+/* CPU seconds of the process (all threads): the cost measure that a busy
+ * shared machine does not distort. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Every node output of one run, by value id: the engine's own tensors,
+ * handed over by fsc_engine_run_keep (no copies). */
 typedef struct tap_store {
     fsc_tensor *val; /* [n_values] */
     size_t bytes;
-    fsc_status st;
-    fsc_error err;
 } tap_store;
-
-static void tap_keep(void *user, const fsc_graph *g, int node, const fsc_tensor *outs, int n_out)
-{
-    tap_store *ts = user;
-    if (ts->st) return;
-    for (int o = 0; o < n_out; o++) {
-        fsc_tensor *dst = &ts->val[g->nodes[node].out[o]];
-        ts->st = fsc_tensor_clone(dst, &outs[o], &ts->err);
-        if (ts->st) return;
-        ts->bytes += dst->nbytes;
-    }
-}
 
 static void taps_free(tap_store *ts, int n_values)
 {
@@ -134,20 +129,18 @@ static fsc_status build_rows(loc *L, fsc_error *err)
     return FSC_OK;
 }
 
-/* Runs one engine over the inputs with a tap keeping every output. */
-static fsc_status run_tapped(loc *L, fsc_engine *e, tap_store *ts, fsc_tensor *outs, double *seconds, fsc_error *err)
+/* Runs one engine over the inputs, keeping every node output. */
+static fsc_status run_tapped(loc *L, fsc_engine *e, tap_store *ts, fsc_tensor *outs, double *seconds, double *cpu,
+                             fsc_error *err)
 {
     const fsc_graph *g = L->g;
     ts->val = fsc_calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *ts->val, "taps", err);
     if (!ts->val) return FSC_ERR_NOMEM;
-    fsc_run_opts ro = {.tap = tap_keep, .tap_user = ts};
-    double t0 = now_s();
-    fsc_status st = fsc_engine_run(e, L->inputs, outs, &ro, err);
+    double t0 = now_s(), c0 = cpu_s();
+    fsc_status st = fsc_engine_run_keep(e, L->inputs, outs, NULL, ts->val, err);
     *seconds = now_s() - t0;
-    if (!st && ts->st) {
-        st = ts->st;
-        if (err) *err = ts->err;
-    }
+    *cpu = cpu_s() - c0;
+    for (int v = 0; v < g->n_values; v++) ts->bytes += ts->val[v].nbytes;
     if (st) fsc_error_prefix(err, "%s", fsc_engine_info(e)->name);
     size_t out_bytes = 0;
     for (int i = 0; !st && i < g->n_outputs; i++) out_bytes += outs[i].nbytes;
@@ -310,6 +303,22 @@ static void margin_classes(const fsc_tensor *y, int *a, int *b)
     *b = second < 0 ? (best == 0 ? 1 : 0) : second;
 }
 
+/* The outputs of one node in one patched graph H_k, kept for the next
+ * step's identity check: borrowed from the reference's outputs (which live
+ * as long as the probe) or owned. */
+typedef struct slot {
+    fsc_tensor own[8];
+    const fsc_tensor *t[8]; /* output o; NULL when own[o] holds it */
+} slot;
+
+static const fsc_tensor *slot_get(const slot *s, int o) { return s->t[o] ? s->t[o] : &s->own[o]; }
+
+static void slot_free(slot *s)
+{
+    for (int o = 0; o < 8; o++) fsc_tensor_free(&s->own[o]);
+    memset(s, 0, sizeof *s);
+}
+
 /* Working set of one patched run: each value's tensor, borrowed from the
  * taps or owned (computed by the reference on hybrid inputs). */
 typedef struct hybrid {
@@ -317,26 +326,37 @@ typedef struct hybrid {
     fsc_tensor *own;        /* [n_values] owned tensors (data == NULL: not owned) */
     bool *dirty;            /* [n_values] may differ from the reference tap */
     int *last_use;          /* [n_values] last node reading the value; n_nodes for the margin output */
+    int *pin;               /* [n_values] o + 1: output o of the step's node, moved to *keep when dropped */
+    slot *keep;
 } hybrid;
 
 static void hybrid_drop(loc *L, hybrid *h, int v)
 {
     if (!h->own[v].data) return;
     note_bytes(L, 0, h->own[v].nbytes);
+    if (h->pin[v]) { /* needed by the next step: handed over, not copied */
+        h->keep->own[h->pin[v] - 1] = h->own[v];
+        h->keep->t[h->pin[v] - 1] = NULL;
+        memset(&h->own[v], 0, sizeof h->own[v]);
+        h->pin[v] = 0;
+        return;
+    }
     fsc_tensor_free(&h->own[v]);
 }
 
 /* Computes margin(k): computing nodes cn[0..k) from the target taps, the rest
  * by the reference engine on the hybrid values. Keeps the outputs of cn[k]
- * in *keep (owned copies) for the next step's identity check. */
-static fsc_status patched_margin(loc *L, hybrid *h, const int *cn, int K, int k, int y, fsc_tensor *keep, double *m,
+ * in *keep (borrowed or handed over) for the next step's identity check. */
+static fsc_status patched_margin(loc *L, hybrid *h, const int *cn, int K, int k, int y, slot *keep, double *m,
                                  fsc_error *err)
 {
     const fsc_graph *g = L->g;
     fsc_localize_result *r = L->res;
+    h->keep = keep;
     for (int v = 0; v < g->n_values; v++) {
         h->val[v] = NULL;
         h->dirty[v] = false;
+        h->pin[v] = 0;
         if (L->input_idx[v] >= 0) h->val[v] = &L->inputs[L->input_idx[v]];
         else if (g->values[v].constant) h->val[v] = g->values[v].constant;
     }
@@ -387,8 +407,12 @@ static fsc_status patched_margin(loc *L, hybrid *h, const int *cn, int K, int k,
                 h->dirty[v] = true;
             }
         }
-        if (j == k)
-            for (int o = 0; o < nd->n_out && !st; o++) st = fsc_tensor_clone(&keep[o], h->val[nd->out[o]], err);
+        if (j == k && !st)
+            for (int o = 0; o < nd->n_out; o++) {
+                int v = nd->out[o];
+                if (h->val[v] == &h->own[v]) h->pin[v] = o + 1; /* owned: handed over when dropped */
+                else keep->t[o] = h->val[v];                   /* the reference's tap */
+            }
         for (int i = 0; i < nd->n_in; i++) {
             int v = nd->in[i];
             if (v >= 0 && h->last_use[v] == node) hybrid_drop(L, h, v);
@@ -404,7 +428,7 @@ static fsc_status patched_margin(loc *L, hybrid *h, const int *cn, int K, int k,
 /* H_k's value at node cn[k]: every input of that node comes from earlier
  * nodes, all from the target in H_k, so it is the reference op on the
  * target's values (the reference's own output when those are identical). */
-static fsc_status ref_on_target_inputs(loc *L, int node, fsc_tensor *outs, fsc_error *err)
+static fsc_status ref_on_target_inputs(loc *L, int node, slot *outs, fsc_error *err)
 {
     const fsc_graph *g = L->g;
     const fsc_node *nd = &g->nodes[node];
@@ -417,13 +441,12 @@ static fsc_status ref_on_target_inputs(loc *L, int node, fsc_tensor *outs, fsc_e
         in[i] = L->input_idx[v] >= 0 ? &L->inputs[L->input_idx[v]] : &L->tt.val[v];
         dirty = dirty || !L->same[v];
     }
-    fsc_status st = FSC_OK;
     if (!dirty) {
-        for (int o = 0; o < nd->n_out && !st; o++) st = fsc_tensor_clone(&outs[o], &L->rt.val[nd->out[o]], err);
-        return st;
+        for (int o = 0; o < nd->n_out; o++) outs->t[o] = &L->rt.val[nd->out[o]];
+        return FSC_OK;
     }
     L->res->margin_node_runs++;
-    st = fsc_engine_run_node(L->ref, node, in, outs, err);
+    fsc_status st = fsc_engine_run_node(L->ref, node, in, outs->own, err);
     if (st) {
         char lb[200];
         fsc_error_prefix(err, "patching %s", fsc_node_label(g, node, lb, sizeof lb));
@@ -455,10 +478,11 @@ static fsc_status attribute_margin(loc *L, fsc_error *err)
     h.own = fsc_calloc((size_t)g->n_values + 1, sizeof *h.own, "patching", err);
     h.dirty = fsc_calloc((size_t)g->n_values + 1, sizeof *h.dirty, "patching", err);
     h.last_use = fsc_malloc(((size_t)g->n_values + 1) * sizeof(int), "patching", err);
-    fsc_tensor keep[8], prev[8];
-    memset(keep, 0, sizeof keep);
-    memset(prev, 0, sizeof prev);
-    fsc_status st = (!cn || !m || !h.val || !h.own || !h.dirty || !h.last_use) ? FSC_ERR_NOMEM : FSC_OK;
+    h.pin = fsc_calloc((size_t)g->n_values + 1, sizeof(int), "patching", err);
+    slot keep, prev;
+    memset(&keep, 0, sizeof keep);
+    memset(&prev, 0, sizeof prev);
+    fsc_status st = (!cn || !m || !h.val || !h.own || !h.dirty || !h.last_use || !h.pin) ? FSC_ERR_NOMEM : FSC_OK;
     if (!st) {
         for (int v = 0; v < g->n_values; v++) h.last_use[v] = -1;
         h.last_use[y] = g->n_nodes;
@@ -474,7 +498,7 @@ static fsc_status attribute_margin(loc *L, fsc_error *err)
         m[K] = r->margin_target;
         /* H_0's values at cn[0] are the reference's own. */
         const fsc_node *n0 = K ? &g->nodes[cn[0]] : NULL;
-        for (int o = 0; n0 && o < n0->n_out && !st; o++) st = fsc_tensor_clone(&prev[o], &L->rt.val[n0->out[o]], err);
+        for (int o = 0; n0 && o < n0->n_out; o++) prev.t[o] = &L->rt.val[n0->out[o]];
     }
     for (int k = 1; k < K && !st; k++) {
         /* H_k differs from H_{k-1} only in node cn[k-1]: from the target now,
@@ -482,18 +506,16 @@ static fsc_status attribute_margin(loc *L, fsc_error *err)
          * H_k == H_{k-1}: no run needed. */
         const fsc_node *nd = &g->nodes[cn[k - 1]];
         bool same = true;
-        for (int o = 0; o < nd->n_out; o++) same = same && tensors_identical(&L->tt.val[nd->out[o]], &prev[o]);
-        for (int o = 0; o < 8; o++) fsc_tensor_free(&prev[o]);
+        for (int o = 0; o < nd->n_out; o++) same = same && tensors_identical(&L->tt.val[nd->out[o]], slot_get(&prev, o));
+        slot_free(&prev);
         if (same) {
             m[k] = m[k - 1];
             r->margin_skipped++;
-            st = ref_on_target_inputs(L, cn[k], prev, err);
+            st = ref_on_target_inputs(L, cn[k], &prev, err);
         } else {
-            st = patched_margin(L, &h, cn, K, k, y, keep, &m[k], err);
-            for (int o = 0; o < 8; o++) {
-                prev[o] = keep[o];
-                memset(&keep[o], 0, sizeof keep[o]);
-            }
+            st = patched_margin(L, &h, cn, K, k, y, &keep, &m[k], err);
+            prev = keep;
+            memset(&keep, 0, sizeof keep);
         }
         if (L->ctx && L->ctx->progress) L->ctx->progress(L->ctx->progress_user, "localize: margin", k, K - 1);
     }
@@ -507,16 +529,15 @@ static fsc_status attribute_margin(loc *L, fsc_error *err)
         r->margin_contrib_sum = s + c;
         r->margin_attributed = true;
     }
-    for (int o = 0; o < 8; o++) {
-        fsc_tensor_free(&keep[o]);
-        fsc_tensor_free(&prev[o]);
-    }
     if (h.own)
         for (int v = 0; v < g->n_values; v++) hybrid_drop(L, &h, v);
+    slot_free(&keep);
+    slot_free(&prev);
     free(h.val);
     free(h.own);
     free(h.dirty);
     free(h.last_use);
+    free(h.pin);
     free(cn);
     free(m);
     return st;
@@ -551,12 +572,16 @@ fsc_status fsc_probe_localize_engines(const fsc_graph *g, const fsc_tensor *inpu
         for (int i = 0; i < g->n_inputs; i++) L.input_idx[g->inputs[i]] = i;
         st = build_rows(&L, err);
     }
-    if (!st) st = run_tapped(&L, reference, &L.rt, rout, &res->seconds_reference, err);
-    if (!st) st = run_tapped(&L, target, &L.tt, tout, &res->seconds_target, err);
+    if (!st) st = run_tapped(&L, reference, &L.rt, rout, &res->seconds_reference, &res->cpu_reference, err);
+    if (!st) st = run_tapped(&L, target, &L.tt, tout, &res->seconds_target, &res->cpu_target, err);
+    double c0 = cpu_s();
     if (!st) st = accumulated(&L, err);
+    res->cpu_compare = cpu_s() - c0;
     double t0 = now_s();
+    c0 = cpu_s();
     if (!st) st = isolated(&L, err);
     res->seconds_isolated = now_s() - t0;
+    res->cpu_isolated = cpu_s() - c0;
     if (!st) {
         verdicts(&L);
         st = ranking(&L, err);
@@ -571,8 +596,10 @@ fsc_status fsc_probe_localize_engines(const fsc_graph *g, const fsc_tensor *inpu
         res->argmax_target = (int)fsc_tensor_argmax(&tout[0]);
         if (o->margin) {
             t0 = now_s();
+            c0 = cpu_s();
             st = attribute_margin(&L, err);
             res->seconds_margin = now_s() - t0;
+            res->cpu_margin = cpu_s() - c0;
         }
     }
     for (size_t i = 0; rout && i < nout; i++) fsc_tensor_free(&rout[i]);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "flipscope/probe_localize.h"
+#include "metrics_lanes.h"
 
 static const char *const metric_names[FSC_METRIC_COUNT] = {
     [FSC_METRIC_MAX_ABS] = "max_abs", [FSC_METRIC_MEAN_ABS] = "mean_abs", [FSC_METRIC_REL_L2] = "rel_l2",
@@ -97,43 +98,7 @@ static double pow2(int k)
     return d;
 }
 
-/* Position of |x| on format f's ordered grid of non-negative values, the
- * same as fsc_ulp_distance's (fractional off the grid). Finite ax only;
- * f is not FP64 (that format uses bit patterns). */
-static double grid_pos(double ax, const fsc_format *f)
-{
-    if (ax == 0.0) return 0.0;
-    uint64_t bits;
-    memcpy(&bits, &ax, sizeof bits);
-    int biased = (int)(bits >> 52);
-    if (biased == 0) return ax * pow2(f->p - 1 - f->emin); /* a subnormal double: below every format's normals */
-    int e = biased - 1023;                                   /* ax = m2 2^e, m2 in [1, 2) */
-    uint64_t mbits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
-    double m2;
-    memcpy(&m2, &mbits, sizeof m2);
-    double base = pow2(f->p - 1);
-    if (e < f->emin) return ax * pow2(f->p - 1 - f->emin); /* subnormal range of f: linear */
-    return (double)(e - f->emin + 1) * base + (m2 * base - base);
-}
-
-/* fsc_ulp_distance(t, r, fmt) for finite t and r, computed faster. */
-static double ulp_dist(double t, double r, fsc_format_id id, const fsc_format *f)
-{
-    if (id == FSC_FMT_FP64) return fsc_ulp_distance(t, r, id);
-    double it = grid_pos(fabs(t), f), ir = grid_pos(fabs(r), f);
-    if (signbit(t)) it = -it;
-    if (signbit(r)) ir = -ir;
-    return fabs(it - ir);
-}
-
 static bool is_float_container(const fsc_tensor *t) { return t->dtype == FSC_DT_F32 || t->dtype == FSC_DT_F64; }
-
-/* A reference element that is NaN or Inf, matched by the target exactly. */
-static bool same_special(double t, double r)
-{
-    if (isnan(r)) return isnan(t);
-    return t == r; /* +-Inf */
-}
 
 static void scaled_sums(const fsc_tensor *t, const fsc_tensor *r, int64_t n, double max_d, double max_r, int *ed_out,
                         int *er_out, double *Sa, double *Sd, double *Sr);
@@ -155,41 +120,25 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
     const fsc_format *fmt = fsc_format_get(ulp_fmt);
     m->n = n;
     m->identical = true;
-    /* Pass 1: classification, maxima, tolerance, ULP. */
-    double max_r = 0, max_d = 0, max_ulp = 0;
+    /* Pass 1: classification, maxima, tolerance, ULP, unscaled sums (used
+     * when no square can over/underflow), in four lanes (metrics_lanes.c). */
+    fsc_mlanes_cfg cfg = {.atol = atol, .rtol = rtol, .ulp_mode = !floats ? 0 : ulp_fmt == FSC_FMT_FP64 ? 2 : 1,
+                          .p = fmt->p, .emin = fmt->emin};
+    fsc_mlanes ls;
+    fsc_mlanes_init(&ls);
     double tb[BLOCK], rb[BLOCK];
-    ksum ua = {0, 0}, ud2 = {0, 0}, ur2 = {0, 0}; /* unscaled sums, used when no square can over/underflow */
-    for (int64_t i = 0; i < n; i++) {
-        if (i % BLOCK == 0) {
-            int64_t len = n - i < BLOCK ? n - i : BLOCK;
-            load(t, i, len, tb);
-            load(r, i, len, rb);
-        }
-        double tv = tb[i % BLOCK], rv = rb[i % BLOCK];
-        bool same = (tv == rv && signbit(tv) == signbit(rv)) || (isnan(tv) && isnan(rv));
-        if (!same) m->identical = false;
-        if (!isfinite(rv)) {
-            if (!same_special(tv, rv)) {
-                m->mismatched_special++;
-                m->beyond++;
-            }
-            continue;
-        }
-        if (!isfinite(tv)) {
-            m->nonfinite++;
-            m->beyond++;
-            continue;
-        }
-        double d = fabs(tv - rv);
-        if (fabs(rv) > max_r) max_r = fabs(rv);
-        if (d > max_d) max_d = d;
-        if (d > atol + rtol * fabs(rv)) m->beyond++;
-        ksum_add(&ua, d);
-        ksum_add(&ud2, d * d);
-        ksum_add(&ur2, rv * rv);
-        double u = d == 0 ? 0 : floats ? ulp_dist(tv, rv, ulp_fmt, fmt) : d;
-        if (u > max_ulp) max_ulp = u;
+    for (int64_t i = 0; i < n; i += BLOCK) {
+        int64_t len = n - i < BLOCK ? n - i : BLOCK, padded = (len + 3) & ~(int64_t)3;
+        load(t, i, len, tb);
+        load(r, i, len, rb);
+        for (int64_t k = len; k < padded; k++) tb[k] = rb[k] = 0; /* zero pairs change nothing */
+        fsc_mlanes_add(&ls, &cfg, tb, rb, padded);
     }
+    m->identical = ls.identical;
+    m->beyond = ls.beyond;
+    m->nonfinite = ls.nonfinite;
+    m->mismatched_special = ls.mismatched;
+    double max_r = ls.max_r, max_d = ls.max_d, max_ulp = ls.max_ulp;
     m->pass = m->beyond == 0;
     if (m->nonfinite || m->mismatched_special) {
         /* A NaN or Inf where the reference has a finite value (or the other
@@ -212,9 +161,7 @@ fsc_status fsc_metrics_compute(const fsc_tensor *t, const fsc_tensor *r, fsc_for
     double Sa, Sd, Sr;
     int er = 0, ed = 0;
     if (max_d >= lo && max_d <= hi && (max_r == 0 || (max_r >= lo && max_r <= hi))) {
-        Sa = ksum_get(&ua);
-        Sd = ksum_get(&ud2);
-        Sr = ksum_get(&ur2);
+        fsc_mlanes_sums(&ls, &Sa, &Sd, &Sr);
     } else {
         scaled_sums(t, r, n, max_d, max_r, &ed, &er, &Sa, &Sd, &Sr);
     }

@@ -149,6 +149,46 @@ static void test_binary_broadcast(void **state)
     fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&Y), fsc_tensor_free(&P), fsc_tensor_free(&Q);
 }
 
+/* fp64 Mul is the double product (the kernel's shortcut): equal to the
+ * MPFR product correctly rounded to binary64, with subnormal and overflowing
+ * products among random ones. */
+static void test_binary_mul_fp64_mpfr(void **state)
+{
+    (void)state;
+    const fsc_arith *a = fsc_arith_preset("fp64");
+    fsc_ctx c = ctx2();
+    int64_t d[1] = {3000};
+    fsc_tensor x = F64(1, d), z = F64(1, d), y = F64(1, d);
+    uint64_t s = 5150;
+    for (int i = 0; i < 3000; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        double m1 = 1.0 + (double)(s >> 11) / 9007199254740992.0;
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        double m2 = 1.0 + (double)(s >> 11) / 9007199254740992.0;
+        int e1 = (int)((s >> 40) % 1100) - 1100, e2 = (int)((s >> 20) % 1100); /* products from 2^-1100 to 2^1100 */
+        if (i % 3 == 0) e1 = -e2 + (int)((s >> 5) % 7) - 3;                  /* and near 1 */
+        ((double *)x.data)[i] = ldexp(m1, e1) * ((s & 1) ? -1 : 1);
+        ((double *)z.data)[i] = ldexp(m2, e2);
+    }
+    assert_int_equal(fsc_k_binary(FSC_OP_MUL, &x, &z, a, &c, &y, NULL), FSC_OK);
+    mpfr_exp_t omin = mpfr_get_emin(), omax = mpfr_get_emax();
+    mpfr_set_emin(-1073), mpfr_set_emax(1024);
+    mpfr_t m;
+    mpfr_init2(m, 53);
+    for (int i = 0; i < 3000; i++) {
+        double u = ((double *)x.data)[i], v = ((double *)z.data)[i];
+        mpfr_set_d(m, u, MPFR_RNDN);
+        int t = mpfr_mul_d(m, m, v, MPFR_RNDN);
+        t = mpfr_check_range(m, t, MPFR_RNDN);
+        mpfr_subnormalize(m, t, MPFR_RNDN);
+        double want = mpfr_get_d(m, MPFR_RNDN), got = ((double *)y.data)[i];
+        if (memcmp(&want, &got, sizeof got) != 0) fail_msg("%a * %a: %a, want %a", u, v, got, want);
+    }
+    mpfr_clear(m);
+    mpfr_set_emin(omin), mpfr_set_emax(omax);
+    fsc_tensor_free(&x), fsc_tensor_free(&z), fsc_tensor_free(&y);
+}
+
 static void test_reductions_fp64(void **state)
 {
     (void)state;
@@ -666,7 +706,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary_fp64),      cmocka_unit_test(test_unary_rounding),
-        cmocka_unit_test(test_binary_broadcast), cmocka_unit_test(test_reductions_fp64),
+        cmocka_unit_test(test_binary_broadcast), cmocka_unit_test(test_binary_mul_fp64_mpfr),
+        cmocka_unit_test(test_reductions_fp64),
         cmocka_unit_test(test_reduction_formats_hand), cmocka_unit_test(test_pool_hand),
         cmocka_unit_test(test_layout),          cmocka_unit_test(test_cast),
         cmocka_unit_test(test_quant),           cmocka_unit_test(test_dispatch),

@@ -18,6 +18,7 @@
 #include "flipscope/model_io.h"
 #include "flipscope/probe_localize.h"
 #include "flipscope/synth.h"
+#include "probes/metrics_lanes.h"
 
 /* ---- metrics ---- */
 
@@ -168,6 +169,211 @@ static void test_metrics_nonfinite(void **state)
     fsc_tensor_free(&b);
     assert_int_equal(fsc_metric_by_name("snr"), FSC_METRIC_SNR);
     assert_int_equal(fsc_metric_by_name("nope"), -1);
+}
+
+/* The vectorised pass 1 (AVX2 when the CPU has it) against the portable one,
+ * bit for bit: random data over every magnitude, target values on and off
+ * the format's grid, and every kind of special value, in every format the
+ * metrics measure ULPs in, with random tolerances. Then the full metrics
+ * against a plain sequential computation in long double. */
+static uint64_t lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 11;
+}
+
+static double draw(uint64_t *s, int kind)
+{
+    double u = (double)lcg(s) / 9007199254740992.0;
+    switch (kind % 9) {
+    case 0: return NAN;
+    case 1: return (lcg(s) & 1) ? INFINITY : -INFINITY;
+    case 2: return (lcg(s) & 1) ? 0.0 : -0.0;
+    case 3: return ldexp(u, -1074 + (int)(lcg(s) % 60)); /* double subnormals */
+    default: return ldexp(1.0 + u, (int)(lcg(s) % 200) - 100) * ((lcg(s) & 1) ? -1.0 : 1.0);
+    }
+}
+
+static void lanes_equal(const fsc_mlanes *a, const fsc_mlanes *b)
+{
+    assert_memory_equal(a->sa_s, b->sa_s, sizeof a->sa_s);
+    assert_memory_equal(a->sa_c, b->sa_c, sizeof a->sa_c);
+    assert_memory_equal(a->sd_s, b->sd_s, sizeof a->sd_s);
+    assert_memory_equal(a->sd_c, b->sd_c, sizeof a->sd_c);
+    assert_memory_equal(a->sr_s, b->sr_s, sizeof a->sr_s);
+    assert_memory_equal(a->sr_c, b->sr_c, sizeof a->sr_c);
+    assert_memory_equal(&a->max_r, &b->max_r, sizeof a->max_r);
+    assert_memory_equal(&a->max_d, &b->max_d, sizeof a->max_d);
+    assert_memory_equal(&a->max_ulp, &b->max_ulp, sizeof a->max_ulp);
+    assert_int_equal(a->beyond, b->beyond);
+    assert_int_equal(a->nonfinite, b->nonfinite);
+    assert_int_equal(a->mismatched, b->mismatched);
+    assert_int_equal(a->identical, b->identical);
+}
+
+static void test_metrics_lanes_vector_equals_scalar(void **state)
+{
+    (void)state;
+    const fsc_format_id fmts[5] = {FSC_FMT_FP16, FSC_FMT_BF16, FSC_FMT_FP32, FSC_FMT_E4M3, FSC_FMT_TF32};
+    uint64_t s = 777;
+    enum { N = 1024 };
+    static double tb[N], rb[N];
+    for (int rep = 0; rep < 200; rep++) {
+        fsc_format_id f = fmts[rep % 5];
+        const fsc_format *F = fsc_format_get(f);
+        fsc_mlanes_cfg c = {.atol = (rep % 3) ? ldexp((double)(lcg(&s) % 100), -(int)(lcg(&s) % 30)) : 0,
+                            .rtol = (rep % 4) ? (double)(lcg(&s) % 100) / 1000.0 : 0,
+                            .ulp_mode = 1, .p = F->p, .emin = F->emin};
+        int special_rate = rep % 4 == 0 ? 0 : 1 + (int)(lcg(&s) % 50); /* some blocks all finite */
+        for (int i = 0; i < N; i++) {
+            bool sp = special_rate && (int)(lcg(&s) % 100) < special_rate;
+            rb[i] = sp ? draw(&s, (int)(lcg(&s) % 4)) : draw(&s, 4);
+            switch (lcg(&s) % 6) {
+            case 0: tb[i] = rb[i]; break;                                          /* identical */
+            case 1: tb[i] = fsc_rne(rb[i], f); break;                              /* on the grid */
+            case 2: tb[i] = fsc_rne(rb[i] * (1 + ((double)(lcg(&s) % 200) - 100) * 1e-4), f); break;
+            case 3: tb[i] = -rb[i]; break;                                         /* across zero */
+            case 4: tb[i] = sp ? draw(&s, (int)(lcg(&s) % 4)) : rb[i] * 1.001; break;
+            default: tb[i] = draw(&s, (int)(lcg(&s) % 9)); break;
+            }
+        }
+        fsc_mlanes a, b;
+        fsc_mlanes_init(&a);
+        fsc_mlanes_init(&b);
+        int len = 4 * (1 + (int)(lcg(&s) % (N / 4)));
+        fsc_mlanes_add(&a, &c, tb, rb, len);
+        fsc_mlanes_add_scalar(&b, &c, tb, rb, len);
+        lanes_equal(&a, &b);
+        double sa[3], sb[3];
+        fsc_mlanes_sums(&a, &sa[0], &sa[1], &sa[2]);
+        fsc_mlanes_sums(&b, &sb[0], &sb[1], &sb[2]);
+        assert_memory_equal(sa, sb, sizeof sa);
+    }
+}
+
+/* The whole metrics on odd sizes (the padded tail) against a direct
+ * sequential computation: counts and maxima exactly, sums to 1e-14. */
+static void test_metrics_against_direct(void **state)
+{
+    (void)state;
+    uint64_t s = 99;
+    const int sizes[6] = {1, 3, 5, 4095, 4097, 10001};
+    for (int k = 0; k < 6; k++) {
+        int n = sizes[k];
+        fsc_tensor t, r;
+        int64_t d[1] = {n};
+        fsc_shape sh = fsc_shape_make(1, d);
+        assert_int_equal(fsc_tensor_alloc(&t, FSC_DT_F32, &sh, 0, NULL), FSC_OK);
+        assert_int_equal(fsc_tensor_alloc(&r, FSC_DT_F64, &sh, 0, NULL), FSC_OK);
+        long double sa = 0, sd = 0, sr = 0;
+        double maxd = 0, maxu = 0;
+        int64_t beyond = 0;
+        for (int i = 0; i < n; i++) {
+            double rv = ((double)lcg(&s) / 9007199254740992.0 - 0.5) * 8.0;
+            double tv = fsc_rne(rv, FSC_FMT_FP16);
+            fsc_tensor_set(&r, i, rv);
+            fsc_tensor_set(&t, i, tv);
+            double dd = fabs(tv - rv);
+            sa += dd;
+            sd += (long double)dd * dd;
+            sr += (long double)rv * rv;
+            if (dd > maxd) maxd = dd;
+            double u = fsc_ulp_distance(tv, rv, FSC_FMT_FP16);
+            if (u > maxu) maxu = u;
+            if (dd > 1e-4 + 1e-4 * fabs(rv)) beyond++;
+        }
+        fsc_err_metrics m;
+        assert_int_equal(fsc_metrics_compute(&t, &r, FSC_FMT_FP16, 1e-4, 1e-4, &m, NULL), FSC_OK);
+        assert_true(m.max_abs == maxd && m.max_ulp == maxu);
+        assert_int_equal(m.beyond, beyond);
+        assert_true(fabs(m.mean_abs - (double)(sa / n)) <= 1e-14 * (double)(sa / n));
+        double rel = (double)sqrtl(sd / sr);
+        assert_true(fabs(m.rel_l2 - rel) <= 1e-14 * rel);
+        fsc_tensor_free(&t);
+        fsc_tensor_free(&r);
+    }
+}
+
+/* Every margin(H_k) recomputed by brute force, independently of the probe's
+ * shortcuts (dirty tracking, identity checks, skipped steps, borrowed
+ * values): all computing nodes run one by one, the first k on the target
+ * engine and the rest on the reference, each on the values this very graph
+ * produced. The probe's contributions must equal the differences bit for bit. */
+static double brute_margin(const fsc_graph *g, const fsc_tensor *x, fsc_engine *ref, fsc_engine *tgt, int k, int a,
+                           int b)
+{
+    fsc_tensor *val = calloc((size_t)g->n_values, sizeof *val);
+    assert_non_null(val);
+    int seen = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const fsc_node *nd = &g->nodes[i];
+        if (nd->op == FSC_OP_CONSTANT) continue;
+        const fsc_tensor *in[64];
+        for (int j = 0; j < nd->n_in; j++) {
+            int v = nd->in[j];
+            in[j] = NULL;
+            if (v < 0 || g->values[v].constant) continue;
+            in[j] = &val[v];
+            for (int q = 0; q < g->n_inputs; q++)
+                if (g->inputs[q] == v) in[j] = &x[q];
+        }
+        fsc_tensor outs[8];
+        memset(outs, 0, sizeof outs);
+        fsc_error err;
+        if (fsc_engine_run_node(seen < k ? tgt : ref, i, in, outs, &err)) fail_msg("node %d: %s", i, err.msg);
+        seen++;
+        for (int o = 0; o < nd->n_out; o++) val[nd->out[o]] = outs[o];
+    }
+    const fsc_tensor *y = &val[g->outputs[0]];
+    double m = fsc_tensor_get(y, a) - fsc_tensor_get(y, b);
+    for (int v = 0; v < g->n_values; v++) fsc_tensor_free(&val[v]);
+    free(val);
+    return m;
+}
+
+static void check_contributions_brute(const fsc_graph *g, const fsc_tensor *x, const fsc_localize_result *r,
+                                      const fsc_ctx *ctx)
+{
+    fsc_engine *ref, *tgt;
+    assert_int_equal(fsc_engine_open(r->reference, g, ctx, &ref, NULL), FSC_OK);
+    assert_int_equal(fsc_engine_open(r->target, g, ctx, &tgt, NULL), FSC_OK);
+    int K = 0;
+    for (int i = 0; i < g->n_nodes; i++) K += g->nodes[i].op != FSC_OP_CONSTANT;
+    double prev = brute_margin(g, x, ref, tgt, 0, r->class_a, r->class_b);
+    assert_true(prev == r->margin_reference);
+    int k = 0, nonzero = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].op == FSC_OP_CONSTANT) continue;
+        double m = brute_margin(g, x, ref, tgt, ++k, r->class_a, r->class_b);
+        if (r->margin_contrib[i] != m - prev)
+            fail_msg("node %d (%s): contribution %.17g, brute force %.17g", i, g->nodes[i].name,
+                     r->margin_contrib[i], m - prev);
+        nonzero += m != prev;
+        prev = m;
+    }
+    assert_int_equal(k, K);
+    assert_true(prev == r->margin_target);
+    assert_true(nonzero > 1);
+    fsc_engine_close(ref);
+    fsc_engine_close(tgt);
+}
+
+/* Integer outputs (shape arithmetic): distances in integer units. */
+static void test_metrics_integers(void **state)
+{
+    (void)state;
+    const double r[5] = {1, 2, 3, 4, 5}, t[5] = {1, 5, 3, 4, -1};
+    fsc_tensor tt = vec(FSC_DT_I64, 5, t), rr = vec(FSC_DT_I64, 5, r);
+    fsc_err_metrics m;
+    assert_int_equal(fsc_metrics_compute(&tt, &rr, FSC_FMT_FP16, 0, 0, &m, NULL), FSC_OK);
+    assert_true(m.max_abs == 6 && m.max_ulp == 6 && m.mean_abs == 9.0 / 5.0);
+    assert_int_equal(m.beyond, 2);
+    assert_false(m.identical);
+    assert_true(fabs(m.rel_l2 - sqrt(45.0 / 55.0)) < 1e-15);
+    assert_int_equal(fsc_metrics_compute(&rr, &rr, FSC_FMT_FP16, 0, 0, &m, NULL), FSC_OK);
+    assert_true(m.identical && m.pass && m.max_ulp == 0);
+    fsc_tensor_free(&tt);
+    fsc_tensor_free(&rr);
 }
 
 /* ---- planted fault ---- */
@@ -397,6 +603,7 @@ static void test_builtin_fp16(void **state)
         if (!strcmp(r.rows[k].op, "reshape")) flatten = r.rows[k].node;
     assert_true(flatten >= 0);
     assert_true(r.margin_contrib[flatten] == 0.0);
+    check_contributions_brute(g, &x, &r, &ctx);
     fsc_localize_result_free(&r);
     fsc_tensor_free(&x);
     fsc_graph_free(g);
@@ -429,6 +636,7 @@ static void test_seed_fixture(void **state)
     printf("seed fixture: margin delta %.9g, sum of contributions %.9g, relative difference %.3g\n", r.margin_delta,
            r.margin_contrib_sum, rel);
     assert_true(rel <= 1e-6);
+    check_contributions_brute(g, &x, &r, &ctx);
     fsc_localize_result_free(&r);
     fsc_tensor_free(&x);
     fsc_graph_free(g);
@@ -441,6 +649,9 @@ int main(void)
         cmocka_unit_test(test_metrics_ulp_matches_library),
         cmocka_unit_test(test_metrics_identical_and_zero),
         cmocka_unit_test(test_metrics_nonfinite),
+        cmocka_unit_test(test_metrics_lanes_vector_equals_scalar),
+        cmocka_unit_test(test_metrics_against_direct),
+        cmocka_unit_test(test_metrics_integers),
         cmocka_unit_test(test_planted_fault),
         cmocka_unit_test(test_builtin_fp16),
         cmocka_unit_test(test_seed_fixture),
