@@ -89,14 +89,17 @@ fsc_status fsc_k_conv2d_ref(const fsc_attr_conv *at, const fsc_tensor *x, const 
 typedef struct convuser {
     const convdims *dims;
     const fsc_tensor *x;
+    const fsc_arith *round; /* non-NULL: round each filled row to round->operand (F32 containers) */
+    int isa;
 } convuser;
 
 /* Copies one im2col row segment: dst[t] = src[base + t*sw] where in [0, W), else 0, t < run. */
 #define SEGMENT(T)                                                                                        \
     static void segment_##T(T *dst, const T *src, int64_t base, int64_t sw, int64_t W, int64_t run)      \
     {                                                                                                     \
-        int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;                                               \
-        int64_t hi = base > W - 1 ? 0 : (W - 1 - base) / sw + 1;                                          \
+        int64_t lo, hi; /* stride 1 (the common case) without the divisions */                           \
+        if (sw == 1) lo = base >= 0 ? 0 : -base, hi = W - base;                                           \
+        else lo = base >= 0 ? 0 : (-base + sw - 1) / sw, hi = base > W - 1 ? 0 : (W - 1 - base) / sw + 1; \
         if (lo > run) lo = run;                                                                           \
         if (hi > run) hi = run;                                                                           \
         if (hi < lo) hi = lo;                                                                             \
@@ -116,12 +119,12 @@ static void conv_fill(const void *user, int64_t job, int64_t p0, int64_t np, voi
     const convdims *d = cv->dims;
     int64_t n = job / d->G, g = job % d->G;
     bool f64 = cv->x->dtype == FSC_DT_F64;
-    int64_t k = 0;
+    int64_t k = 0, oh0 = p0 / d->OW, ow0 = p0 % d->OW;
     for (int64_t c = 0; c < d->Cg; c++) {
         int64_t plane = (n * d->C + g * d->Cg + c) * d->H * d->W;
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++, k++) {
-                int64_t oh = p0 / d->OW, ow = p0 % d->OW, q = 0;
+                int64_t oh = oh0, ow = ow0, q = 0;
                 while (q < np) {
                     int64_t run = d->OW - ow < np - q ? d->OW - ow : np - q;
                     int64_t ih = oh * d->sh - d->pt + i * d->dh;
@@ -140,6 +143,7 @@ static void conv_fill(const void *user, int64_t job, int64_t p0, int64_t np, voi
                     oh++;
                     ow = 0;
                 }
+                if (cv->round && !f64) fsc_fastmm_round_operand((float *)dst + k * ld, np, cv->round, cv->isa);
             }
     }
 }
@@ -151,26 +155,10 @@ fsc_status fsc_k_conv2d(const fsc_attr_conv *at, const fsc_tensor *x, const fsc_
     fsc_status st = conv_dims(at, x, w, b, y, &d, err);
     if (st) return st;
     if (!fsc_fastmm_eligible(a, x->dtype)) return fsc_k_conv2d_ref(at, x, w, b, a, ctx, y, err);
-    /* Operand rounding (TF32 units) applied once to the input, not per im2col copy. */
-    fsc_tensor xr = {0};
-    const fsc_tensor *xin = x;
-    if (!fsc_kfmt_within(a->storage, a->operand)) {
-        if ((st = fsc_tensor_clone(&xr, x, err))) return st;
-        int64_t n = fsc_tensor_numel(&xr);
-        if (xr.dtype == FSC_DT_F32 && a->operand_rounding == FSC_RND_NEAREST_EVEN &&
-            (a->operand == FSC_FMT_TF32 || a->operand == FSC_FMT_BF16)) {
-            /* Formats with binary32's exponent range: nearest-even on the bit
-             * pattern (carries give the right overflow; NaNs stay NaN). */
-            int drop = a->operand == FSC_FMT_TF32 ? 13 : 16;
-            uint32_t *u = xr.data, half = (1u << (drop - 1)) - 1u, mask = ~((1u << drop) - 1u);
-            for (int64_t i = 0; i < n; i++)
-                if ((u[i] & 0x7f800000u) != 0x7f800000u) u[i] = (u[i] + half + ((u[i] >> drop) & 1u)) & mask;
-        } else {
-            for (int64_t i = 0; i < n; i++) fsc_kset(&xr, i, fsc_kround_mode(fsc_kget(&xr, i), a->operand, a->operand_rounding));
-        }
-        xin = &xr;
-    }
-    convuser cv = {&d, xin};
+    /* Operand rounding (TF32 units) of each im2col row right after its copy,
+     * in L1: cheaper than a rounded copy of the whole input. */
+    bool round = !fsc_kfmt_within(a->storage, a->operand);
+    convuser cv = {&d, x, round && x->dtype == FSC_DT_F32 ? a : NULL, fsc_fastmm_isa(-1)};
     /* Job = (image n, group g); output (n, g*Mg + m, p) lives at job*Mg*P + m*P + p. */
     fsc_fastmm_job job = {
         .M = d.Mg, .K = d.K, .N = d.OH * d.OW, .jobs = d.N * d.G,
@@ -178,9 +166,7 @@ fsc_status fsc_k_conv2d(const fsc_attr_conv *at, const fsc_tensor *x, const fsc_
         .bias = b, .bias_set_stride = d.Mg, .bias_m = 1, .bias_n = 0,
         .fill = conv_fill, .user = &cv,
         .y = y, .y_job_stride = d.Mg * d.OH * d.OW, .y_m = d.OH * d.OW, .y_n = 1,
-        .x_operand_ready = true,
+        .x_operand_ready = cv.round != NULL,
     };
-    st = fsc_fastmm_run(&job, a, ctx, err);
-    fsc_tensor_free(&xr);
-    return st;
+    return fsc_fastmm_run(&job, a, ctx, err);
 }

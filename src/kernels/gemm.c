@@ -6,6 +6,7 @@
  * (when beta != 1), y = d + c rounded to the accumulator; then y is rounded
  * to storage. The fast engine handles alpha = 1, beta = 1. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/gemm_fast.h"
 #include "kernels/kutil.h"
@@ -102,12 +103,22 @@ static void gemm_fill(const void *user, int64_t job, int64_t n0, int64_t nn, voi
     (void)job;
     const gemmuser *gu = user;
     const gemmdims *d = gu->d;
-    for (int64_t k = 0; k < d->K; k++)
-        for (int64_t q = 0; q < nn; q++) {
-            int64_t at = k * d->bk + (n0 + q) * d->bn;
-            if (gu->B->dtype == FSC_DT_F64) ((double *)dst)[k * ld + q] = ((const double *)gu->B->data)[at];
-            else ((float *)dst)[k * ld + q] = ((const float *)gu->B->data)[at];
-        }
+    size_t es = gu->B->dtype == FSC_DT_F64 ? sizeof(double) : sizeof(float);
+    const char *src = (const char *)gu->B->data;
+    char *out = dst;
+    if (d->bn == 1) { /* B' rows are contiguous: one copy per row */
+        for (int64_t k = 0; k < d->K; k++)
+            memcpy(out + (size_t)(k * ld) * es, src + (size_t)(k * d->bk + n0) * es, (size_t)nn * es);
+        return;
+    }
+    /* transposed B: column q of the tile is row n0 + q of B, read once in order */
+    for (int64_t q = 0; q < nn; q++) {
+        const char *col = src + (size_t)((n0 + q) * d->bn) * es;
+        if (es == sizeof(double))
+            for (int64_t k = 0; k < d->K; k++) ((double *)out)[k * ld + q] = ((const double *)col)[k * d->bk];
+        else
+            for (int64_t k = 0; k < d->K; k++) ((float *)out)[k * ld + q] = ((const float *)col)[k * d->bk];
+    }
 }
 
 fsc_status fsc_k_gemm(const fsc_attr_gemm *at, const fsc_tensor *A, const fsc_tensor *B, const fsc_tensor *C,

@@ -3,7 +3,7 @@
  * Weights are packed once into blocks of MR rows, [set][m-block][k][MR],
  * rounded to the operand format. Per task (one job, one tile of NT columns)
  * a thread fills an X tile [K][NT] (zero columns past N), rounds it to the
- * operand format when needed, then for each NR-column panel and each m-block
+ * operand format when needed, then for each m-block and each NR-column panel
  * a micro-kernel keeps MR x NR accumulators in registers and walks k from 0
  * to K-1. Lanes span columns, so each output's sum is sequential in k; the
  * epilogue adds the bias in the accumulator format and rounds to storage
@@ -16,7 +16,17 @@
 #include "kernels/kutil.h"
 #include "kernels/ukernels.h"
 
-#define NT_COLS 192 /* tile width: a multiple of every micro-kernel's NR */
+#define NT_COLS 192            /* widest tile: a multiple of every micro-kernel's NR */
+#define TILE_BYTES (448 << 10) /* an X tile stays in L2 next to the packed weights */
+
+/* Tile width: NT_COLS columns, fewer (a multiple of nr) when K rows of them
+ * would not fit TILE_BYTES (fp64 with K = 576 gets 96: 442 KB, not 884 KB). */
+static int64_t tile_cols(int64_t K, size_t es, int nr)
+{
+    int64_t fit = (int64_t)(TILE_BYTES / es) / (K > 0 ? K : 1) / nr * nr;
+    if (fit > NT_COLS) fit = NT_COLS;
+    return fit < nr ? nr : fit;
+}
 
 /* Epilogue for fp32 accumulation into an F32 container, contiguous outputs,
  * one bias per row: acc + bias is one binary32 addition (a correct rounding
@@ -37,12 +47,29 @@ static void epi_f32(const float *acc, float *y, int64_t n, float bias, fsc_forma
 }
 
 /* Epilogue for fp16 accumulation into an F32 container, contiguous outputs,
- * a bias that is an fp16 value: acc + bias is exact in a double (both are
- * fp16 values), so one rounding to fp16 is fsc_kadd's result. */
-static void epi_acc16(const float *acc, float *y, int64_t n, double bias, fsc_format_id storage)
+ * an fp16 bias, a storage format holding every fp16 value: one correctly
+ * rounded fp16 addition (the micro-kernel's step), which fsc_kadd gives. */
+static void epi_acc16(const float *acc, float *y, int64_t n, float bias, int isa)
 {
-    for (int64_t q = 0; q < n; q++)
-        y[q] = (float)fsc_kround(fsc_kround((double)acc[q] + bias, FSC_FMT_FP16), storage);
+    int64_t q = 0;
+    if (isa >= 2) {
+        fsc_epi_acc16_avx512(acc, y, n, bias);
+        return;
+    }
+    if (isa == 1) q = fsc_epi_acc16_avx2(acc, y, n, bias);
+    for (; q < n; q++) y[q] = fsc_step16(acc[q], bias);
+}
+
+/* Epilogue for fp64 accumulation and storage, contiguous outputs: one binary64 addition. */
+static void epi_f64(const double *acc, double *y, int64_t n, double bias, int isa)
+{
+    int64_t q = 0;
+    if (isa >= 2) {
+        fsc_epi_f64_avx512(acc, y, n, bias);
+        return;
+    }
+    if (isa == 1) q = fsc_epi_f64_avx2(acc, y, n, bias);
+    for (; q < n; q++) y[q] = acc[q] + bias;
 }
 
 /* Any other epilogue, element by element, exactly as the reference kernels. */
@@ -54,6 +81,34 @@ static void epi_generic(const void *acc, bool f64, int64_t at, int64_t n, const 
         if (bias) r = fsc_kadd(r, fsc_kget(bias, bo + q * bias_n), a->accum, FSC_RND_NEAREST_EVEN);
         fsc_kset(y, (int64_t)yo + q * y_n, fsc_kround(r, a->storage));
     }
+}
+
+/* Rounds n binary32 values to the operand format in place, nearest-even: for
+ * tf32 and bf16 (binary32's exponent range) on the bit pattern, which is that
+ * rounding for every finite value, subnormals included (carries give the
+ * overflow to Inf; Inf and NaN are left alone); for fp16 by the IEEE
+ * conversion and back. Other formats and modes go element by element. */
+void fsc_fastmm_round_operand(float *v, int64_t n, const fsc_arith *a, int isa)
+{
+    fsc_format_id f = a->operand;
+    bool rne = a->operand_rounding == FSC_RND_NEAREST_EVEN;
+    if (rne && (f == FSC_FMT_TF32 || f == FSC_FMT_BF16 || f == FSC_FMT_FP16) && isa >= 1) {
+        if (isa >= 2) fsc_round_f32_avx512(v, n, f);
+        else fsc_round_f32_avx2(v, n, f);
+        return;
+    }
+    if (rne && (f == FSC_FMT_TF32 || f == FSC_FMT_BF16)) {
+        int drop = f == FSC_FMT_TF32 ? 13 : 16;
+        uint32_t half = (1u << (drop - 1)) - 1u, mask = ~((1u << drop) - 1u);
+        for (int64_t q = 0; q < n; q++) {
+            uint32_t u;
+            memcpy(&u, &v[q], 4);
+            if ((u & 0x7f800000u) != 0x7f800000u) u = (u + half + ((u >> drop) & 1u)) & mask;
+            memcpy(&v[q], &u, 4);
+        }
+        return;
+    }
+    for (int64_t q = 0; q < n; q++) v[q] = (float)fsc_kround_mode(v[q], f, a->operand_rounding);
 }
 
 static const fsc_ukr *const ukrs[3] = {fsc_uk_portable, fsc_uk_avx2, fsc_uk_avx512};
@@ -146,8 +201,10 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                     if (f64) ((double *)wp)[at] = v;
                     else ((float *)wp)[at] = (float)v;
                 }
+    bool acc16_epi = fsc_kfmt_within(FSC_FMT_FP16, a->storage);
     bool round_x = !job->x_operand_ready && !fsc_kfmt_within(a->storage, a->operand);
-    int64_t NT = N < NT_COLS ? (N + u.nr - 1) / u.nr * u.nr : NT_COLS;
+    int64_t NT = tile_cols(K, es, u.nr);
+    if (N < NT) NT = (N + u.nr - 1) / u.nr * u.nr;
     int64_t ntiles = (N + NT - 1) / NT, tasks = job->jobs * ntiles;
     int nt = fsc_kthreads(ctx);
     if (nt > tasks) nt = (int)tasks;
@@ -161,7 +218,7 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
 #pragma omp atomic write
             st_all = FSC_ERR_NOMEM;
         }
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1) /* tasks are large; a thread slowed by a neighbour takes fewer */
         for (int64_t t = 0; t < tasks; t++) {
             if (!tile || !acc || !part) continue;
             int64_t j = t / ntiles, n0 = (t % ntiles) * NT, nn = N - n0 < NT ? N - n0 : NT;
@@ -177,15 +234,15 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                 } else {
                     float *row = (float *)tile + k * NT;
                     for (int64_t c = nn; c < ncols; c++) row[c] = 0.0f;
-                    if (round_x)
-                        for (int64_t c = 0; c < nn; c++)
-                            row[c] = (float)fsc_kround_mode(row[c], a->operand, a->operand_rounding);
+                    if (round_x) fsc_fastmm_round_operand(row, nn, a, isa);
                 }
             }
-            for (int64_t c0 = 0; c0 < nn; c0 += u.nr) {
-                const char *xt = (const char *)tile + (size_t)c0 * es;
-                for (int64_t b = 0; b < nmb; b++) {
-                    const char *wb = wp + (size_t)(s * nmb + b) * (size_t)K * (size_t)u.mr * es;
+            /* m-blocks outside: the block's packed weights stay in L1 while the
+             * tile's panels stream from L2. */
+            for (int64_t b = 0; b < nmb; b++) {
+                const char *wb = wp + (size_t)(s * nmb + b) * (size_t)K * (size_t)u.mr * es;
+                for (int64_t c0 = 0; c0 < nn; c0 += u.nr) {
+                    const char *xt = (const char *)tile + (size_t)c0 * es;
                     if (!blocked) u.fn(K, wb, xt, NT, acc);
                     else blocked_dot(&u, kd, K, a->block, wb, xt, NT, es, acc, part);
                     int64_t mrows = M - b * u.mr < u.mr ? M - b * u.mr : u.mr;
@@ -199,8 +256,10 @@ fsc_status fsc_fastmm_run_isa(const fsc_fastmm_job *job, const fsc_arith *a, con
                         bool row_bias = job->y_n == 1 && (!bt || job->bias_n == 0);
                         if (kd == FSC_UK_F32 && row_bias)
                             epi_f32((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, (float)bv, a->storage, isa);
-                        else if (kd == FSC_UK_ACC16 && row_bias && fsc_kround(bv, FSC_FMT_FP16) == bv)
-                            epi_acc16((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, bv, a->storage);
+                        else if (kd == FSC_UK_ACC16 && row_bias && acc16_epi && fsc_kround(bv, FSC_FMT_FP16) == bv)
+                            epi_acc16((const float *)acc + i * u.nr, (float *)job->y->data + yo, ncol, (float)bv, isa);
+                        else if (kd == FSC_UK_F64 && row_bias && a->storage == FSC_FMT_FP64)
+                            epi_f64((const double *)acc + i * u.nr, (double *)job->y->data + yo, ncol, bv, isa);
                         else
                             epi_generic(acc, f64, i * u.nr, ncol, bt, bo, job->bias_n, job->y, yo, job->y_n, a);
                     }

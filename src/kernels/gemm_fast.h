@@ -43,6 +43,11 @@ bool fsc_fastmm_eligible(const fsc_arith *a, fsc_dtype container);
 /* Runs the job (the caller checked eligibility). */
 fsc_status fsc_fastmm_run(const fsc_fastmm_job *job, const fsc_arith *a, const fsc_ctx *ctx, fsc_error *err);
 
+/* Rounds n F32-container values to a's operand format in place (the engine's
+ * rounding of X when !x_operand_ready; a fill may call it on rows it just
+ * wrote, in cache, and set x_operand_ready). isa as fsc_fastmm_isa returns. */
+void fsc_fastmm_round_operand(float *v, int64_t n, const fsc_arith *a, int isa);
+
 /* Which instruction set variant the engine uses: 0 portable C, 1 AVX2+FMA+F16C, 2 AVX-512F.
  * Env FSC_KERNEL_ISA=N caps it when max_isa < 0 (tests and benchmarks pin a variant).
  * max_isa caps it (tests compare variants); -1 = best available. */

@@ -35,6 +35,17 @@ extern const fsc_ukr fsc_uk_avx512[FSC_UK_COUNT];
 void fsc_epi_f32_avx512(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage);
 int64_t fsc_epi_f32_avx2(const float *acc, float *y, int64_t n, float bias, fsc_format_id storage);
 
+/* y[q] = acc[q] + bias in binary64 (fp64 accumulation and storage). */
+void fsc_epi_f64_avx512(const double *acc, double *y, int64_t n, double bias);
+int64_t fsc_epi_f64_avx2(const double *acc, double *y, int64_t n, double bias);
+/* y[q] = RN_fp16(acc[q] + bias) for fp16 values acc[q] and bias (fp16 accumulation). */
+void fsc_epi_acc16_avx512(const float *acc, float *y, int64_t n, float bias);
+int64_t fsc_epi_acc16_avx2(const float *acc, float *y, int64_t n, float bias);
+
+/* In-place nearest-even rounding of n binary32 values to fmt (tf32, bf16 or fp16). */
+void fsc_round_f32_avx512(float *v, int64_t n, fsc_format_id fmt);
+void fsc_round_f32_avx2(float *v, int64_t n, fsc_format_id fmt);
+
 /* One fp16-accumulation step: RN_fp16(acc + p) for an fp16 acc and an exact fp32 product p.
  * The fp32 sum is turned into the round-to-odd sum (TwoSum tells whether it
  * was inexact and on which side the exact sum lies), whose nearest-even
@@ -43,7 +54,7 @@ int64_t fsc_epi_f32_avx2(const float *acc, float *y, int64_t n, float bias, fsc_
 static inline float fsc_step16(float acc, float p)
 {
     float s = acc + p, bb = s - acc, e = (acc - (s - bb)) + (p - bb);
-    if (e != 0.0f) {
+    if (e != 0.0f && e == e) { /* e is NaN when acc is infinite: the sum is that infinity */
         uint32_t si, ei;
         memcpy(&si, &s, 4);
         memcpy(&ei, &e, 4);

@@ -100,5 +100,52 @@ AVX2 int64_t fsc_epi_f32_avx2(const float *acc, float *y, int64_t n, float bias,
     return q;
 }
 
+AVX2 int64_t fsc_epi_f64_avx2(const double *acc, double *y, int64_t n, double bias)
+{
+    __m256d b = _mm256_set1_pd(bias);
+    int64_t q = 0;
+    for (; q + 4 <= n; q += 4) _mm256_storeu_pd(y + q, _mm256_add_pd(_mm256_loadu_pd(acc + q), b));
+    return q;
+}
+
+AVX2 int64_t fsc_epi_acc16_avx2(const float *acc, float *y, int64_t n, float bias)
+{
+    __m256 b = _mm256_set1_ps(bias);
+    int64_t q = 0;
+    for (; q + 8 <= n; q += 8) _mm256_storeu_ps(y + q, step16_avx2(_mm256_loadu_ps(acc + q), b));
+    return q;
+}
+/* fsc_round_f32_avx512 for AVX2 (the tail element by element, as gemm_fast.c's scalar form). */
+AVX2 void fsc_round_f32_avx2(float *v, int64_t n, fsc_format_id fmt)
+{
+    int drop = fmt == FSC_FMT_TF32 ? 13 : 16;
+    uint32_t hs = (1u << (drop - 1)) - 1u, ks = ~((1u << drop) - 1u);
+    __m256i half = _mm256_set1_epi32((int)hs), keep = _mm256_set1_epi32((int)ks);
+    __m256i one = _mm256_set1_epi32(1), expo = _mm256_set1_epi32(0x7f800000);
+    __m128i sh = _mm_cvtsi32_si128(drop);
+    int64_t q = 0;
+    for (; q + 8 <= n; q += 8) {
+        __m256 x = _mm256_loadu_ps(v + q);
+        if (fmt == FSC_FMT_FP16) {
+            x = _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        } else {
+            __m256i u = _mm256_castps_si256(x);
+            __m256i special = _mm256_cmpeq_epi32(_mm256_and_si256(u, expo), expo);
+            __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srl_epi32(u, sh), one)));
+            x = _mm256_castsi256_ps(_mm256_blendv_epi8(_mm256_and_si256(r, keep), u, special));
+        }
+        _mm256_storeu_ps(v + q, x);
+    }
+    for (; q < n; q++) {
+        if (fmt == FSC_FMT_FP16) {
+            v[q] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(v[q]), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+            continue;
+        }
+        uint32_t u;
+        memcpy(&u, &v[q], 4);
+        if ((u & 0x7f800000u) != 0x7f800000u) u = (u + hs + ((u >> drop) & 1u)) & ks;
+        memcpy(&v[q], &u, 4);
+    }
+}
 
 const fsc_ukr fsc_uk_avx2[FSC_UK_COUNT] = {{6, 16, uk_f32_avx2}, {4, 16, uk_acc16_avx2}, {6, 8, uk_f64_avx2}};

@@ -107,4 +107,49 @@ AVX512 void fsc_epi_f32_avx512(const float *acc, float *y, int64_t n, float bias
     }
 }
 
+/* fp64 epilogue: y = acc + bias, one binary64 addition (fp64 accumulation and storage). */
+AVX512 void fsc_epi_f64_avx512(const double *acc, double *y, int64_t n, double bias)
+{
+    __m512d b = _mm512_set1_pd(bias);
+    for (int64_t q = 0; q < n; q += 8) {
+        __mmask8 m = n - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - q)) - 1u);
+        _mm512_mask_storeu_pd(y + q, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, acc + q), b));
+    }
+}
+
+/* fp16-accumulation epilogue: y = RN_fp16(acc + bias) for an fp16 bias, the
+ * same correctly rounded step as the micro-kernel (bias = 1 * bias exactly);
+ * the storage format holds every fp16 value, so its rounding changes nothing. */
+AVX512 void fsc_epi_acc16_avx512(const float *acc, float *y, int64_t n, float bias)
+{
+    __m512 b = _mm512_set1_ps(bias), one = _mm512_set1_ps(1.0f);
+    for (int64_t q = 0; q < n; q += 16) {
+        __mmask16 m = n - q >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - q)) - 1u);
+        _mm512_mask_storeu_ps(y + q, m, step16_avx512(_mm512_maskz_loadu_ps(m, acc + q), one, b));
+    }
+}
+
+/* In-place nearest-even rounding of binary32 values to tf32, bf16 (bit
+ * pattern, Inf and NaN untouched) or fp16 (F16C conversion and back). */
+AVX512 void fsc_round_f32_avx512(float *v, int64_t n, fsc_format_id fmt)
+{
+    int drop = fmt == FSC_FMT_TF32 ? 13 : 16;
+    __m512i half = _mm512_set1_epi32((int)((1u << (drop - 1)) - 1u)), keep = _mm512_set1_epi32((int)~((1u << drop) - 1u));
+    __m512i one = _mm512_set1_epi32(1), expo = _mm512_set1_epi32(0x7f800000);
+    __m128i sh = _mm_cvtsi32_si128(drop);
+    for (int64_t q = 0; q < n; q += 16) {
+        __mmask16 m = n - q >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - q)) - 1u);
+        __m512 x = _mm512_maskz_loadu_ps(m, v + q);
+        if (fmt == FSC_FMT_FP16) {
+            x = _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        } else {
+            __m512i u = _mm512_castps_si512(x);
+            __mmask16 fin = _mm512_cmpneq_epi32_mask(_mm512_and_si512(u, expo), expo);
+            __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(half, _mm512_and_si512(_mm512_srl_epi32(u, sh), one)));
+            x = _mm512_castsi512_ps(_mm512_mask_and_epi32(u, fin, r, keep));
+        }
+        _mm512_mask_storeu_ps(v + q, m, x);
+    }
+}
+
 const fsc_ukr fsc_uk_avx512[FSC_UK_COUNT] = {{8, 32, uk_f32_avx512}, {8, 32, uk_acc16_avx512}, {8, 16, uk_f64_avx512}};

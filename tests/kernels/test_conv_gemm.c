@@ -426,6 +426,170 @@ static void test_non_fast_models(void **state)
     free_conv(&T);
 }
 
+/* Fast gemm (alpha = beta = 1) under a, every instruction-set variant and 1..3 threads, bit-identical to
+ * the reference. */
+static void gemm_fast_matches_ref(const fsc_tensor *A, const fsc_tensor *B, const fsc_tensor *C, const fsc_arith *a,
+                                  const char *what)
+{
+    fsc_attr_gemm at = {1.0, 1.0, 0, 0};
+    int64_t yd[2] = {A->shape.dim[0], B->shape.dim[1]};
+    fsc_tensor y = kt_new(A->dtype, 2, yd), ref = kt_new(A->dtype, 2, yd);
+    fsc_ctx c1 = ctx_threads(1);
+    assert_int_equal(fsc_k_gemm_ref(&at, A, B, C, a, &c1, &ref, NULL), FSC_OK);
+    for (int isa = 0; isa <= 2; isa++)
+        for (int th = 1; th <= 3; th++) {
+            char v[8];
+            snprintf(v, sizeof v, "%d", isa);
+            setenv("FSC_KERNEL_ISA", v, 1);
+            fsc_ctx cx = ctx_threads(th);
+            memset(y.data, 0xff, y.nbytes);
+            assert_int_equal(fsc_k_gemm(&at, A, B, C, a, &cx, &y, NULL), FSC_OK);
+            kt_assert_same_bits(&y, &ref, what);
+        }
+    unsetenv("FSC_KERNEL_ISA");
+    fsc_tensor_free(&y), fsc_tensor_free(&ref);
+}
+
+/* fp16 accumulation that overflows: sums pass 65504 and become +-Inf, later terms
+ * leave an infinity in place, opposite infinities give NaN, and the epilogue adds
+ * a finite bias to them. Sequential and blocked orders (the block sums are
+ * combined with the same step), every variant agrees with the reference. */
+static void test_acc16_overflow(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 29);
+    int64_t M = 7, K = 45, N = 53;
+    int64_t ad[2] = {M, K}, bd[2] = {K, N}, cd[1] = {N};
+    for (int order = 0; order < 2; order++) {
+        fsc_arith a = *fsc_arith_preset("fp16-acc16");
+        if (order) a.order = FSC_ORDER_BLOCKED, a.block = 6;
+        fsc_tensor A = kt_new(FSC_DT_F32, 2, ad), B = kt_new(FSC_DT_F32, 2, bd), C = kt_new(FSC_DT_F32, 1, cd);
+        kt_fill(&A, &r, 150.0, FSC_FMT_FP16), kt_fill(&B, &r, 150.0, FSC_FMT_FP16), kt_fill(&C, &r, 100.0, FSC_FMT_FP16);
+        gemm_fast_matches_ref(&A, &B, &C, &a, order ? "acc16 overflow, blocked" : "acc16 overflow");
+        /* the case is real: some outputs are infinite or NaN */
+        fsc_tensor y = kt_new(FSC_DT_F32, 2, (int64_t[2]){M, N});
+        fsc_attr_gemm at = {1.0, 1.0, 0, 0};
+        fsc_ctx c1 = ctx_threads(1);
+        assert_int_equal(fsc_k_gemm(&at, &A, &B, &C, &a, &c1, &y, NULL), FSC_OK);
+        int nonfinite = 0;
+        for (int64_t i = 0; i < M * N; i++) nonfinite += !isfinite(fsc_tensor_get(&y, i));
+        assert_true(nonfinite > 0);
+        fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&C), fsc_tensor_free(&y);
+    }
+}
+
+/* Epilogue and packing variants the presets do not reach: fp16 accumulation with
+ * fp32 storage (operands rounded to fp16 in the pack; an fp16 bias takes the
+ * vector epilogue, an fp32 bias the generic one), fp32 accumulation into tf32
+ * storage, and a K long enough to narrow the tile (fp64: 448 KB / (1001 * 8 B)
+ * gives 48 or 56 columns, so N = 101 spans several tiles). */
+static void test_epilogue_variants(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 30);
+    struct { const char *base; fsc_format_id storage, bias_fmt; int64_t M, K, N; } v[] = {
+        {"fp16-acc16", FSC_FMT_FP32, FSC_FMT_FP16, 11, 37, 45},
+        {"fp16-acc16", FSC_FMT_FP32, FSC_FMT_FP32, 11, 37, 45},
+        {"fp32", FSC_FMT_TF32, FSC_FMT_FP32, 9, 20, 33},
+        {"fp64", FSC_FMT_FP64, FSC_FMT_FP64, 13, 1001, 101},
+        {"fp32", FSC_FMT_FP32, FSC_FMT_FP32, 13, 3001, 203},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        fsc_arith a = *fsc_arith_preset(v[i].base);
+        a.storage = v[i].storage;
+        fsc_dtype dt = kt_container(&a);
+        assert_true(fsc_fastmm_eligible(&a, dt));
+        int64_t ad[2] = {v[i].M, v[i].K}, bd[2] = {v[i].K, v[i].N}, cd[1] = {v[i].N};
+        fsc_tensor A = kt_new(dt, 2, ad), B = kt_new(dt, 2, bd), C = kt_new(dt, 1, cd);
+        kt_fill(&A, &r, 1.0, a.weights), kt_fill(&B, &r, 1.0, a.storage), kt_fill(&C, &r, 1.0, v[i].bias_fmt);
+        gemm_fast_matches_ref(&A, &B, &C, &a, v[i].base);
+        gemm_fast_matches_ref(&A, &B, NULL, &a, v[i].base);
+        fsc_tensor_free(&A), fsc_tensor_free(&B), fsc_tensor_free(&C);
+    }
+}
+
+/* The engine's operand rounding (tile rows, im2col rows) against fsc_rne for
+ * tf32, bf16 and fp16 on every variant: random bit patterns (subnormals,
+ * huge values, Inf, NaN among them) and the edges, in odd lengths. */
+static void test_round_operand(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 31);
+    enum { NV = 1037 };
+    float src[NV], v[NV];
+    static const uint32_t edges[] = {0u, 0x80000000u, 1u, 0x807fffffu, 0x00800000u, 0x7f7fffffu, 0xff7f8000u,
+                                     0x7f7f7fffu, 0x477ff000u, 0x477fefffu, 0xc77ff000u, 0x7f800000u,
+                                     0xff800000u, 0x7fc00001u, 0x33000000u, 0x33000001u, 0x387fc000u,
+                                     0x3f801000u, 0x3f803000u, 0x3f808000u, 0x3f818000u, 0x00001000u, 0x00003000u};
+    for (int i = 0; i < NV; i++) {
+        uint32_t u = i < (int)(sizeof edges / sizeof edges[0]) ? edges[i] : (uint32_t)fsc_rng_u64(&r);
+        memcpy(&src[i], &u, 4);
+    }
+    fsc_format_id fmts[3] = {FSC_FMT_TF32, FSC_FMT_BF16, FSC_FMT_FP16};
+    for (int f = 0; f < 3; f++) {
+        fsc_arith a = *fsc_arith_preset("fp32");
+        a.operand = fmts[f];
+        for (int isa = 0; isa <= fsc_fastmm_isa(-1); isa++)
+            for (int n = NV - 2; n <= NV; n++) {
+                memcpy(v, src, sizeof v);
+                fsc_fastmm_round_operand(v, n, &a, isa);
+                for (int i = 0; i < NV; i++) {
+                    double want = i < n ? fsc_rne(src[i], fmts[f]) : src[i];
+                    if (!(isnan(want) && isnan(v[i])) && memcmp(&(float){(float)want}, &v[i], 4) != 0)
+                        fail_msg("format %d isa %d: %a -> %a, want %a", (int)fmts[f], isa, src[i], v[i], want);
+                }
+            }
+    }
+}
+
+/* Operand rounding inside the conv fill (storage wider than the operand): tf32,
+ * bf16 and fp16 operands nearest-even (vector forms), bf16 toward zero (element
+ * by element), and an fp64 container with a tf32 operand (the engine rounds its
+ * tile). Fast against reference on every variant and 1..3 threads. */
+static void test_conv_operand_rounding(void **state)
+{
+    (void)state;
+    fsc_rng r;
+    fsc_rng_seed(&r, 32);
+    struct { const char *base; fsc_format_id operand; fsc_rounding rnd; } v[] = {
+        {"fp32", FSC_FMT_TF32, FSC_RND_NEAREST_EVEN}, {"fp32", FSC_FMT_BF16, FSC_RND_NEAREST_EVEN},
+        {"fp32", FSC_FMT_FP16, FSC_RND_NEAREST_EVEN}, {"fp32", FSC_FMT_BF16, FSC_RND_TOWARD_ZERO},
+        {"fp64", FSC_FMT_TF32, FSC_RND_NEAREST_EVEN},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        fsc_arith a = *fsc_arith_preset(v[i].base);
+        a.operand = v[i].operand;
+        a.operand_rounding = v[i].rnd;
+        assert_true(fsc_fastmm_eligible(&a, kt_container(&a)));
+        for (int t = 0; t < 3; t++) {
+            convcase c = random_case(&r);
+            if (t == 0) c = (convcase){1, 5, 9, 37, 7, 3, 3, 1, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}, true};
+            convt T = make_conv(&c, &a, &r);
+            kt_fill(&T.x, &r, 3.0, a.storage); /* full-precision inputs: the rounding matters */
+            fsc_tensor ref;
+            assert_int_equal(fsc_tensor_clone(&ref, &T.y, NULL), FSC_OK);
+            fsc_ctx c1 = ctx_threads(1);
+            assert_int_equal(fsc_k_conv2d_ref(&c.at, &T.x, &T.w, c.bias ? &T.b : NULL, &a, &c1, &ref, NULL), FSC_OK);
+            for (int isa = 0; isa <= 2; isa++)
+                for (int th = 1; th <= 3; th++) {
+                    char e[8];
+                    snprintf(e, sizeof e, "%d", isa);
+                    setenv("FSC_KERNEL_ISA", e, 1);
+                    fsc_ctx cx = ctx_threads(th);
+                    memset(T.y.data, 0xff, T.y.nbytes);
+                    assert_int_equal(fsc_k_conv2d(&c.at, &T.x, &T.w, c.bias ? &T.b : NULL, &a, &cx, &T.y, NULL), FSC_OK);
+                    kt_assert_same_bits(&T.y, &ref, "conv operand rounding");
+                }
+            unsetenv("FSC_KERNEL_ISA");
+            fsc_tensor_free(&ref);
+            free_conv(&T);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +598,8 @@ int main(void)
         cmocka_unit_test(test_conv_hand_fp16),      cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_matmul),              cmocka_unit_test(test_non_fast_models),
         cmocka_unit_test(test_matmul_fast_bit_identical), cmocka_unit_test(test_blocked_fast_bit_identical),
+        cmocka_unit_test(test_acc16_overflow),      cmocka_unit_test(test_epilogue_variants),
+        cmocka_unit_test(test_round_operand),       cmocka_unit_test(test_conv_operand_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
