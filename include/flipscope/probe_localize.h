@@ -79,7 +79,7 @@ typedef struct fsc_localize_opts {
     fsc_metric rank_by;  /* ranking metric of isolated errors (default rel_l2) */
     int top;             /* ranking length (default 10) */
     double eps;          /* CRADLE epsilon of the introduction rate (default 1e-7) */
-    bool margin;         /* attribute the margin delta to ops by patching (default true) */
+    bool margin;         /* attribute the margin delta to ops by patching (default false: it costs about one reference run per op depth, docs/localize.md) */
 } fsc_localize_opts;
 
 /* The defaults above. */

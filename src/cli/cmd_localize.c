@@ -21,7 +21,7 @@ static void help(FILE *f)
             "counts as a divergence). Verdicts: the first divergent ops (failing the tolerance while every\n"
             "input passes), the introduction rate R = (e_out - e_in) / (e_in + eps) and the amplification\n"
             "e_out / e_in (e = accumulated relative L2), a ranking by isolated error, and for classifier outputs\n"
-            "each op's exact contribution to the margin delta (docs/localize.md).\n\n"
+            "with --margin each op's exact contribution to the margin delta (docs/localize.md).\n\n"
             "MODEL is an .onnx file, an .mlpackage directory or an .mlmodel; without it the built-in\n"
             "AmplifiedConvTie model is used.\n\n"
             "options:\n" FSC_CLI_LIMIT_HELP
@@ -32,12 +32,15 @@ static void help(FILE *f)
             "  --top N             length of the isolated-error ranking (default 10)\n"
             "  --metric M          ranking metric: rel_l2 (default), max_abs, mean_abs, snr, psnr, max_ulp, beyond\n"
             "  --atol A --rtol R   element tolerance |t - r| <= A + R |r| (default 1e-3, 1e-2)\n"
-            "  --no-margin         skip the margin attribution (it re-runs the reference downstream of each op)\n"
+            "  --margin            attribute the margin delta to ops exactly, by patching: re-runs the reference\n"
+            "                      downstream of every op (about 2x localize's own cost on the seed model)\n"
+            "  --no-margin         no attribution (the default)\n"
             "  --threads N         kernel threads (results never depend on it)\n"
             "  --fail-on divergence  exit 1 when some op output fails the tolerance\n"
             "  --json              machine-readable output (docs/localize.md)\n\n"
             "example:\n"
-            "  flipscope localize --reference emu:fp64 --target emu:fp16-acc16 --top 5\n");
+            "  flipscope localize --reference emu:fp64 --target emu:fp16-acc16 --top 5\n"
+            "  flipscope localize --reference emu:fp64 --target emu:fp16-acc16 --margin\n");
 }
 
 static bool parse_double(const char *opt, const char *s, double *v)
@@ -60,7 +63,7 @@ int fsc_cmd_localize(int argc, char **argv)
         {"input", required_argument, 0, 'i'},     {"seed", required_argument, 0, 's'},
         {"top", required_argument, 0, 'n'},       {"metric", required_argument, 0, 'm'},
         {"atol", required_argument, 0, 'a'},      {"rtol", required_argument, 0, 'R'},
-        {"no-margin", no_argument, 0, 'M'},       {"threads", required_argument, 0, 't'},
+        {"no-margin", no_argument, 0, 'M'},       {"margin", no_argument, 0, 'G'},       {"threads", required_argument, 0, 't'},
         {"fail-on", required_argument, 0, 'f'},   {"json", no_argument, 0, 'j'},
         FSC_CLI_LIMIT_OPTION, {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     fsc_limits lim = fsc_limits_default(); /* --limit */
@@ -96,6 +99,7 @@ int fsc_cmd_localize(int argc, char **argv)
         case 'a': if (!parse_double("--atol", optarg, &lo.atol)) return FSC_EXIT_USAGE; break;
         case 'R': if (!parse_double("--rtol", optarg, &lo.rtol)) return FSC_EXIT_USAGE; break;
         case 'M': lo.margin = false; break;
+        case 'G': lo.margin = true; break;
         case 't': if (!fsc_cli_int("--threads", optarg, 1, 256, &threads)) return FSC_EXIT_USAGE; break;
         case 'f':
             if (strcmp(optarg, "divergence")) return fsc_cli_error("--fail-on expects 'divergence', got '%s'", optarg);

@@ -73,7 +73,11 @@ void fsc_cli_localize_text(FILE *f, const fsc_localize_result *r)
     fprintf(f, "\nMargin y[%d] - y[%d]: reference %.9g (argmax %d), target %.9g (argmax %d), delta %+.9g%s\n",
             r->class_a, r->class_b, r->margin_reference, r->argmax_reference, r->margin_target, r->argmax_target,
             r->margin_delta, r->argmax_reference != r->argmax_target ? "  FLIP" : "");
-    if (!r->margin_attributed) return;
+    if (!r->margin_attributed) {
+        if (r->margin_delta != 0.0)
+            fprintf(f, "(--margin attributes this delta to the ops exactly; it re-runs the reference downstream of every op)\n");
+        return;
+    }
     fprintf(f, "Contributions by patching (first k ops from the target, the rest from the reference):\n"
                "  sum %+.9g over %d ops (%lld reference op runs, %d steps skipped as unchanged)\n",
             r->margin_contrib_sum, r->n_rows ? r->rows[r->n_rows - 1].node + 1 : 0, (long long)r->margin_node_runs,

@@ -16,7 +16,7 @@
 fsc_localize_opts fsc_localize_default(void)
 {
     fsc_localize_opts o = {.atol = 1e-3, .rtol = 1e-2, .rank_by = FSC_METRIC_REL_L2, .top = 10, .eps = 1e-7,
-                           .margin = true};
+                           .margin = false};
     return o;
 }
 

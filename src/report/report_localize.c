@@ -69,6 +69,7 @@ fsc_status fsc_report_add_localize(fsc_report *r, const fsc_graph *g, const fsc_
     memset(&r->localize, 0, sizeof r->localize);
     r->has_localize = false;
     fsc_localize_opts o = fsc_localize_default();
+    o.margin = true; /* the report shows each op's share of the margin delta */
     o.rank_by = FSC_METRIC_REL_L2; /* the chart's log scale and the table read one metric */
     o.top = 10;
     fsc_localize_result lr;

@@ -18,7 +18,9 @@ one_line "unknown config one line" "$fs" localize "$model" --input "$x" --refere
 check "missing model" 2 "nope.onnx" "$fs" localize /nonexistent/nope.onnx --reference emu:fp64 --target emu:fp16
 
 check "text run" 0 "Top 3 by isolated rel_l2" "$fs" localize "$model" --input "$x" --reference emu:fp64 --target emu:fp16 --top 3
-check "margin line" 0 "Contributions by patching" "$fs" localize "$model" --input "$x" --reference emu:fp64 --target emu:fp16
+check "margin line" 0 "Contributions by patching" "$fs" localize "$model" --input "$x" --reference emu:fp64 --target emu:fp16 --margin
+check "margin off by default" 0 "margin attributes this delta" "$fs" localize "$model" --input "$x" --reference emu:fp64 --target emu:fp16
+check "margin json" 0 '"attributed":\s*true' "$fs" localize "$model" --input "$x" --reference emu:fp64 --target emu:fp16 --margin --json
 check "same config: nothing" 0 "No op has an isolated error" "$fs" localize "$model" --input "$x" --reference emu:fp32 --target emu:fp32
 check "tight tolerance diverges" 1 "FIRST DIVERGENT" "$fs" localize "$model" --input "$x" --reference emu:fp64 --target emu:fp16 --atol 0 --rtol 0 --fail-on divergence
 check "json envelope" 0 '"command":\s*"localize"' "$fs" localize "$model" --input "$x" --reference emu:fp64 --target emu:fp16 --json

@@ -519,6 +519,7 @@ static void test_planted_fault(void **state)
     int64_t xd[4] = {1, 3, 6, 6};
     fsc_tensor x = filled(4, xd, 1.0, 5);
     fsc_localize_opts o = fsc_localize_default();
+    o.margin = true; /* attribution is opt-in */
     o.atol = 1e-6;
     o.rtol = 0;
     const double delta = 0.25;
@@ -571,6 +572,7 @@ static void test_builtin_fp16(void **state)
     uint64_t seed = 1234;
     assert_int_equal(fsc_inputs_load(g, NULL, 0, &seed, &ctx, &x, NULL), FSC_OK);
     fsc_localize_opts o = fsc_localize_default();
+    o.margin = true; /* attribution is opt-in */
     fsc_localize_result r;
     fsc_error err;
     fsc_status st = fsc_probe_localize(g, &x, "emu:fp64", "emu:fp16-acc16", &o, &ctx, &r, &err);
@@ -625,6 +627,7 @@ static void test_seed_fixture(void **state)
     fsc_tensor x;
     if (fsc_inputs_load(g, spec, 1, NULL, &ctx, &x, &err)) fail_msg("%s", err.msg);
     fsc_localize_opts o = fsc_localize_default();
+    o.margin = true; /* attribution is opt-in */
     fsc_localize_result r;
     if (fsc_probe_localize(g, &x, "emu:fp64", "emu:fp16-acc16", &o, &ctx, &r, &err)) fail_msg("%s", err.msg);
     assert_true(fabs(r.margin_reference - (-0.4538484051109415)) < 1e-9); /* torch float64, meta.json */
