@@ -68,7 +68,7 @@ typedef enum fsc_requant_rounding {
  * `late_c` keeps the accumulator out of the alignment (see blockfma.c). */
 typedef struct fsc_blockfma {
     int block;              /* 0 = disabled */
-    int extra_bits;         /* alignment bits kept below binary32's 24-bit significand */
+    int extra_bits;         /* alignment bits kept below binary32's 24-bit significand, -24..20 (the sum is kept in 64 bits) */
     fsc_rounding rounding;  /* final rounding of each block's sum */
     fsc_format_id out;      /* FP32 or FP16 output of each block */
     fsc_format_id in;       /* input format the operands are rounded to */

@@ -233,7 +233,7 @@ static fsc_status arith_key(parser *ps, fsc_profile_arith *pa, const token *t)
         return FSC_OK;
     }
     if (!strcmp(k, "bfma_extra_bits")) {
-        if ((st = parse_int(ps, t, -24, 64, &v))) return st;
+        if ((st = parse_int(ps, t, -24, 20, &v))) return st; /* the model sums in 64 bits */
         a->block_fma.extra_bits = (int)v;
         return FSC_OK;
     }
