@@ -7,6 +7,7 @@
 #include <cpuid.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flipscope/arith.h"
@@ -20,6 +21,17 @@ static inline bool fsc_cpu_has_f16c(void)
 {
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+
+/* The AVX-512 row kernels (quantize, dequantize, table lookups) need F, VL,
+ * BW, DQ and F16C; FSC_KERNEL_ISA=0 or 1 pins the scalar paths (tests). */
+static inline bool fsc_cpu_avx512_rows(void)
+{
+    const char *isa = getenv("FSC_KERNEL_ISA");
+    if (isa && *isa && atoi(isa) < 2) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && fsc_cpu_has_f16c();
 }
 
 /* Element i of a float container (F32 or F64) as a double. */

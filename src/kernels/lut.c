@@ -156,20 +156,11 @@ AVX512 static bool apply_avx512_range(fsc_lut_key key, const fsc_tensor *x, int 
     return bad == 0;
 }
 
-static bool simd_ok(void)
-{
-    const char *isa = getenv("FSC_KERNEL_ISA"); /* tests pin the scalar path with 0 or 1 */
-    if (isa && *isa && atoi(isa) < 2) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && fsc_cpu_has_f16c();
-}
-
 bool fsc_k_lut_apply(fsc_lut_key key, const fsc_tensor *x, int n, const fsc_lut *tables, fsc_tensor *const *ys,
                      const fsc_ctx *ctx)
 {
     int64_t total = fsc_tensor_numel(x), chunk = 16384, nchunks = (total + chunk - 1) / chunk;
-    bool simd = simd_ok();
+    bool simd = fsc_cpu_avx512_rows();
     for (int k = 0; k < n; k++)
         if (tables[k].dtype != FSC_DT_F32 && tables[k].dtype != FSC_DT_F64 && !tables[k].wide) simd = false;
     int nt = fsc_kthreads(ctx);

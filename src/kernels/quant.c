@@ -65,15 +65,6 @@ AVX512 static void dequant_avx512(const void *qv, bool i8, float *y, int64_t n, 
     }
 }
 
-static bool simd_ok(void)
-{
-    const char *isa = getenv("FSC_KERNEL_ISA"); /* tests pin the scalar path with 0 or 1 */
-    if (isa && *isa && atoi(isa) < 2) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && fsc_cpu_has_f16c();
-}
-
 static bool simd_fmt(fsc_format_id f)
 {
     return f == FSC_FMT_FP64 || f == FSC_FMT_FP32 || f == FSC_FMT_FP16 || f == FSC_FMT_BF16;
@@ -146,7 +137,7 @@ fsc_status fsc_k_quantize(const fsc_attr_quant *at, const fsc_tensor *x, const f
     /* per-tensor blocks are split so that threads share the work */
     if (qi.D == 1 && n > 65536) qi.inner = 65536, qi.D = 1;
     int64_t nblocks = (n + qi.inner - 1) / qi.inner;
-    bool simd = simd_ok() && simd_fmt(a->quant_compute);
+    bool simd = fsc_cpu_avx512_rows() && simd_fmt(a->quant_compute);
     /* Blocks of `inner` consecutive elements share one scale and zero point. */
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nblocks; b++) {
@@ -210,7 +201,7 @@ fsc_status fsc_k_dequantize(const fsc_attr_quant *at, const fsc_tensor *q, const
     if (n == 0) return FSC_OK;
     if (qi.D == 1 && n > 65536) qi.inner = 65536, qi.D = 1;
     int64_t nblocks = (n + qi.inner - 1) / qi.inner;
-    bool simd = simd_ok() && simd_fmt(a->storage) && a->storage != FSC_FMT_FP64;
+    bool simd = fsc_cpu_avx512_rows() && simd_fmt(a->storage) && a->storage != FSC_FMT_FP64;
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nblocks; b++) {
         int64_t c = b % qi.D;
